@@ -1,0 +1,69 @@
+"""Packet: one document flowing through a graph, with its metadata.
+
+``data`` is the document (a dict). ``meta`` holds what Pypes knows about it: ``id``,
+``mimetype``, ``route``, ``batch``, ``received`` (epoch seconds). A raw packet, made from
+a request body that is not JSON, carries the bytes in ``raw`` and an empty ``data`` until
+an Adapter parses it.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+
+class Packet:
+    """A document and its metadata, in the spirit of the 2010 pypes packet."""
+
+    __slots__ = ("data", "meta", "raw")
+
+    def __init__(
+        self,
+        data: dict[str, Any] | None = None,
+        meta: dict[str, Any] | None = None,
+        raw: bytes | None = None,
+    ) -> None:
+        self.data: dict[str, Any] = {} if data is None else data
+        self.meta: dict[str, Any] = {} if meta is None else meta
+        self.raw = raw
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.data.get(key, default)
+
+    def set(self, key: str, value: Any) -> None:
+        self.data[key] = value
+
+    def has(self, key: str) -> bool:
+        return key in self.data
+
+    def delete(self, key: str) -> None:
+        self.data.pop(key, None)
+
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        return self.meta.get(key, default)
+
+    def set_meta(self, key: str, value: Any) -> None:
+        self.meta[key] = value
+
+    def clone(self) -> Packet:
+        """A deep copy, so the clone can be changed without touching the original."""
+        return Packet(copy.deepcopy(self.data), dict(self.meta), self.raw)
+
+    def derive(self, data: dict[str, Any]) -> Packet:
+        """A new packet holding ``data`` that keeps this packet's metadata (minus the raw body)."""
+        return Packet(data, dict(self.meta))
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Packet)
+            and self.data == other.data
+            and self.raw == other.raw
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        if self.raw is not None:
+            return f"Packet(raw={len(self.raw)} bytes, meta={self.meta!r})"
+        return f"Packet({self.data!r})"
+

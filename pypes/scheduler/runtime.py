@@ -1,0 +1,409 @@
+"""Engine: runs one graph on its own thread and asyncio loop, driven from any thread.
+
+The engine thread is the scheduler tasklet of the 2010 design: it waits on its input
+channel, and for each item (a batch of documents, a trigger, a graph change) runs passes
+until no packet moves. Doing that on a thread of its own keeps the web server answering
+(``/health`` included) while a long pass runs. Every call that changes the graph goes
+through ``change``: it validates, bumps ``rev``, persists atomically, then applies, between
+two batches, so documents in flight finish on the graph they entered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import threading
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from greenlet import GreenletExit
+
+from pypes.component import DEFAULT_WIRE_CAPACITY, Component, Context
+from pypes.errors import GraphError, NotFound, Overloaded, PypesError, StaleRevision
+from pypes.graph import Graph
+from pypes.packet import Packet
+from pypes.scheduler.core import Scheduler, wire
+from pypes.scheduler.deadletters import DeadLetters
+from pypes.store import GraphStore
+
+log = logging.getLogger("pypes.engine")
+_LATER = object()  # a job's value when it resolves its own future later
+
+
+@dataclass
+class Receipt:
+    """What ``/docs`` answers: how many documents were taken and, when waited for, what
+    came of them."""
+
+    batch: str
+    accepted: int
+    processed: int = 0
+    errors: int = 0
+    results: list[dict[str, Any]] = field(default_factory=list)
+    duplicate: bool = False
+
+
+@dataclass
+class _Job:
+    future: Future[Any]
+    run: Callable[[], Any]
+    packets: int = 0
+
+
+class Engine:
+    """Owns the running graph. Thread-safe methods return ``concurrent.futures.Future``s."""
+
+    def __init__(
+        self,
+        registry: Any,
+        *,
+        data_dir: Path | None = None,
+        store: GraphStore | None = None,
+        wire_capacity: int = DEFAULT_WIRE_CAPACITY,
+        queue_limit: int = 100_000,
+        dead_letter_limit: int = 10_000,
+        services: dict[str, Any] | None = None,
+    ) -> None:
+        self.registry = registry
+        self.store = store
+        self.wire_capacity = wire_capacity
+        self.queue_limit = queue_limit
+        self.dead_letters = DeadLetters(dead_letter_limit)
+        self.context = Context(
+            data_dir=data_dir or Path.cwd(),
+            on_failure=self._on_failure,
+            on_result=self._on_result,
+            wake=self.wake,
+            services=services if services is not None else {},
+        )
+        self.graph = Graph()
+        self.components: dict[str, Component] = {}
+        self.scheduler = Scheduler([])
+        self.accepted = 0
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._channel: deque[_Job] = deque()
+        self._queued = 0
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._wakeup: asyncio.Event | None = None
+        self._stopping = False
+        self._batches = (f"b{n}" for n in itertools.count(1))
+        self._watched: dict[str, Receipt] = {}
+        self._waiting: list[tuple[Receipt, Future[Receipt]]] = []
+        self._seen_keys: OrderedDict[str, Receipt] = OrderedDict()
+
+    # lifecycle
+
+    def start(self, graph: Graph | None = None) -> None:
+        """Start the engine thread and install ``graph`` (checked; kept at its ``rev``)."""
+        self._thread = threading.Thread(target=self._thread_main, name="pypes-engine", daemon=True)
+        self._thread.start()
+        self._ready.wait()
+        if graph is not None:
+            self._submit(lambda: self._install(graph)).result()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Close every component (composites stop their workers) and end the thread."""
+        if self._thread is None or self.loop is None:
+            return
+        self._stopping = True
+        self.wake()
+        self._thread.join(timeout)
+        self._thread = None
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # thread-safe calls
+
+    def ingest(
+        self,
+        packets: list[Packet],
+        route: str | None = None,
+        *,
+        wait: bool = False,
+        key: str | None = None,
+    ) -> Future[Receipt]:
+        """Queue documents for the entry Adapters; the future resolves when they are
+        queued (``wait=False``) or when the graph has finished with them (``wait=True``).
+        A repeated idempotency ``key`` is answered from the first receipt, not re-run."""
+        if key is not None:
+            with self._lock:
+                seen = self._seen_keys.get(key)
+            if seen is not None:
+                done: Future[Receipt] = Future()
+                done.set_result(Receipt(seen.batch, seen.accepted, seen.processed,
+                                        seen.errors, seen.results, duplicate=True))
+                return done
+        if not self.scheduler.entries(route):
+            where = f"/docs/{route}" if route else "/docs"
+            raise NotFound(f"no Adapter in the graph takes documents posted to {where}")
+        receipt = Receipt(next(self._batches), len(packets))
+        for packet in packets:
+            packet.meta["batch"] = receipt.batch
+        result: Future[Receipt] = Future()
+
+        def run() -> None:
+            self.accepted += len(packets)
+            if wait:
+                self._watched[receipt.batch] = receipt
+            if not self.scheduler.feed(packets, route):
+                for packet in packets:
+                    self._on_failure("graph", packet, f"no Adapter takes route {route!r}", True)
+            self.scheduler.run_until_idle()
+            receipt.processed = len(packets)
+            if key is not None:
+                self._remember(key, receipt)
+            if wait:
+                self._waiting.append((receipt, result))
+                return _LATER
+            return receipt
+
+        return self._submit(run, packets=len(packets), future=result)
+
+    def trigger(self) -> Future[int]:
+        """Run passes with no data (drives fetching adapters); resolves to packets moved."""
+        return self._submit(self.scheduler_run)
+
+    def change(self, edit: Callable[[Graph], Graph | None], if_match: int | None = None) -> Future[Graph]:
+        """Apply ``edit`` to a copy of the graph; validate, bump ``rev``, persist, apply."""
+
+        def run() -> Graph:
+            current = self.graph
+            if if_match is not None and if_match != current.rev:
+                raise StaleRevision(
+                    f"the graph is at revision {current.rev}, not {if_match}", current.rev
+                )
+            draft = current.model_copy(deep=True)
+            new = edit(draft) or draft
+            new.number_wires()
+            new.rev = current.rev + 1
+            self._install(new, persist=True)
+            return new
+
+        return self._submit(run)
+
+    def call(self, fn: Callable[[], Any]) -> Future[Any]:
+        """Run ``fn`` on the engine thread, between two batches."""
+        return self._submit(fn)
+
+    def wake(self) -> None:
+        """Ask for another round of passes (safe from any thread)."""
+        loop, wakeup = self.loop, self._wakeup
+        if loop is not None and wakeup is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(wakeup.set)
+
+    # reads (from any thread)
+
+    def component(self, component_id: str) -> Component:
+        try:
+            return self.components[component_id]
+        except KeyError:
+            raise NotFound(f"no component {component_id!r}") from None
+
+    def stats(self) -> dict[str, Any]:
+        components = self.components
+        wires = {}
+        for w in self.graph.wires:
+            target = components.get(w.to[0])
+            if target is not None:
+                wires[w.id] = {"queued": len(target._inbox[w.to[1]]),
+                               "capacity": target.wire_capacity}
+        return {
+            "rev": self.graph.rev,
+            "name": self.graph.name,
+            "accepted": self.accepted,
+            "queued": self._queued,
+            "queue_limit": self.queue_limit,
+            "dead_letters": len(self.dead_letters),
+            "components": {cid: _component_stats(c) for cid, c in components.items()},
+            "wires": wires,
+        }
+
+    # the engine thread
+
+    def _submit(self, run: Callable[[], Any], packets: int = 0,
+                future: Future[Any] | None = None) -> Future[Any]:
+        if self.loop is None or self._stopping:
+            raise PypesError("the engine is not running")
+        job = _Job(future or Future(), run, packets)
+        with self._lock:
+            if packets and self._queued + packets > self.queue_limit:
+                raise Overloaded(
+                    f"the entry queue is full ({self._queued} of {self.queue_limit} documents)",
+                    retry_after=1,
+                )
+            self._queued += packets
+            self._channel.append(job)
+        self.wake()
+        return job.future
+
+    def _thread_main(self) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self._wakeup = asyncio.Event()
+        self.loop = self.context.loop = loop
+        self.scheduler.loop = loop
+        self._ready.set()
+        try:
+            loop.run_until_complete(self._serve())
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    async def _serve(self) -> None:
+        assert self._wakeup is not None
+        while not self._stopping:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while True:
+                with self._lock:
+                    job = self._channel.popleft() if self._channel else None
+                if job is None:
+                    break
+                self._run_job(job)
+                await asyncio.sleep(0)  # let awaited coroutines and composite I/O progress
+            self.scheduler_run()
+        await self._shutdown()
+
+    def _run_job(self, job: _Job) -> None:
+        try:
+            value = job.run()
+        except Exception as exc:  # noqa: BLE001 - handed to the caller through its future
+            with self._lock:
+                self._queued -= job.packets
+            if not job.future.done():
+                job.future.set_exception(exc)
+            if not isinstance(exc, PypesError):
+                log.exception("engine job failed")
+            return
+        with self._lock:
+            self._queued -= job.packets
+        if value is not _LATER:
+            job.future.set_result(value)
+
+    def scheduler_run(self) -> int:
+        """Passes until idle, then answer the waiters if nothing is still in flight."""
+        moved = self.scheduler.run_until_idle()
+        if self._waiting and not self.scheduler.busy():
+            waiting, self._waiting = self._waiting, []
+            for receipt, future in waiting:
+                self._watched.pop(receipt.batch, None)
+                future.set_result(receipt)
+        return moved
+
+    async def _shutdown(self) -> None:
+        for component in list(self.components.values()):
+            await self._close(component)
+        for receipt, future in self._waiting:
+            future.set_result(receipt)
+        with self._lock:
+            jobs, self._channel = list(self._channel), deque()
+        for job in jobs:
+            job.future.set_exception(PypesError("the engine stopped"))
+
+    def _install(self, graph: Graph, persist: bool = False) -> None:
+        graph.check(self.registry)
+        order = graph.order()
+        previous = self.components
+        components: dict[str, Component] = {}
+        created: list[Component] = []
+        try:
+            for spec in graph.components:
+                cls = self.registry[spec.class_]
+                params = cls.Params.model_validate(spec.params)
+                old = previous.get(spec.id)
+                if old is not None and type(old) is cls and (
+                    old.params == params or old.reconfigure(params)
+                ):
+                    old.params = params
+                    components[spec.id] = old
+                    continue
+                try:
+                    component = cls(spec.id, params)
+                except Exception as exc:  # noqa: BLE001 - a user's params can make __init__ fail
+                    raise GraphError(f"component {spec.id!r}: {exc}") from None
+                component.context = self.context
+                component.wire_capacity = self.wire_capacity
+                components[spec.id] = component
+                created.append(component)
+            if persist and self.store is not None:
+                self.store.save(graph)
+        except BaseException:
+            for component in created:
+                self._spawn_close(component)
+            raise
+        wire(components, graph.wires)
+        removed = [c for cid, c in previous.items() if components.get(cid) is not c]
+        self.graph, self.components = graph, components
+        self.scheduler = Scheduler([components[cid] for cid in order], self.loop)
+        for component in created:
+            component.start()
+        for component in removed:
+            self._spawn_close(component)
+
+    def _spawn_close(self, component: Component) -> None:
+        for port, inbox in component._inbox.items():
+            while inbox:
+                self._on_failure(component.id, inbox.popleft(),
+                                 f"component removed with the document queued on {port!r}", True)
+        assert self.loop is not None
+        self.loop.create_task(self._close(component))
+
+    async def _close(self, component: Component) -> None:
+        if component.parked is not None:
+            component.parked.cancel()
+        if component.tasklet is not None and not component.tasklet.dead:
+            try:
+                component.tasklet.throw(GreenletExit)
+            except GreenletExit:
+                pass
+        try:
+            await component.close()
+        except Exception:  # noqa: BLE001 - one component's cleanup must not stop the rest
+            log.exception("closing component %s failed", component.id)
+        component.state = "terminated" if component.state != "failed" else component.state
+
+    def _remember(self, key: str, receipt: Receipt) -> None:
+        with self._lock:
+            self._seen_keys[key] = receipt
+            while len(self._seen_keys) > 10_000:
+                self._seen_keys.popitem(last=False)
+
+    def _on_failure(self, component_id: str, packet: Packet, error: str, dead: bool) -> None:
+        if dead:
+            self.dead_letters.add(component_id, packet, error)
+        receipt = self._watched.get(packet.meta.get("batch"))  # type: ignore[arg-type]
+        if receipt is not None:
+            receipt.errors += 1
+
+    def _on_result(self, packet: Packet) -> None:
+        if self._watched:
+            receipt = self._watched.get(packet.meta.get("batch"))  # type: ignore[arg-type]
+            if receipt is not None:
+                receipt.results.append(packet.data)
+
+
+def _component_stats(component: Component) -> dict[str, Any]:
+    counters = component.counters
+    return {
+        "class": type(component).__name__,
+        "type": component.type,
+        "state": component.state,
+        "in": counters.received,
+        "out": counters.sent,
+        "errors": counters.errors,
+        "queued": component.queued(),
+        "last_error": counters.last_error,
+        **component.status(),
+    }
+
