@@ -16,7 +16,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pypes.component import Component
-from pypes.errors import GraphError
+from pypes.errors import GraphError, NotFound
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 
@@ -108,6 +108,70 @@ class Graph(BaseModel):
 
     def component(self, component_id: str) -> ComponentSpec | None:
         return next((c for c in self.components if c.id == component_id), None)
+
+    def wire(self, wire_id: str) -> WireSpec | None:
+        return next((w for w in self.wires if w.id == wire_id), None)
+
+    # edits: each changes this graph in place (the engine hands them a copy)
+
+    def add_component(self, class_name: str, component_id: str | None = None,
+                      params: dict[str, Any] | None = None,
+                      position: tuple[float, float] | None = None) -> ComponentSpec:
+        """Add an instance; without an id it gets the class name in lower case plus a number."""
+        if component_id is None:
+            stem, n = class_name.lower(), 1
+            while self.component(f"{stem}{n}") is not None:
+                n += 1
+            component_id = f"{stem}{n}"
+        elif self.component(component_id) is not None:
+            raise GraphError(f"component {component_id!r}: id is already taken")
+        try:
+            spec = ComponentSpec.model_validate({"id": component_id, "class": class_name,
+                                                 "params": params or {},
+                                                 "position": position or (0.0, 0.0)})
+        except ValidationError as exc:
+            raise GraphError(describe_validation(exc)) from None
+        self.components.append(spec)
+        return spec
+
+    def update_component(self, component_id: str, params: dict[str, Any] | None = None,
+                         position: tuple[float, float] | None = None) -> ComponentSpec:
+        spec = self.require_component(component_id)
+        if params is not None:
+            spec.params = params
+        if position is not None:
+            spec.position = position
+        return spec
+
+    def remove_component(self, component_id: str) -> None:
+        """Remove an instance and every wire to or from it."""
+        self.require_component(component_id)
+        self.components = [c for c in self.components if c.id != component_id]
+        self.wires = [w for w in self.wires
+                      if w.from_[0] != component_id and w.to[0] != component_id]
+
+    def add_wire(self, source: tuple[str, str], target: tuple[str, str],
+                 wire_id: str | None = None) -> WireSpec:
+        if wire_id and self.wire(wire_id) is not None:
+            raise GraphError(f"wire {wire_id!r}: id is already taken")
+        if any(tuple(w.from_) == tuple(source) and tuple(w.to) == tuple(target)
+               for w in self.wires):
+            raise GraphError(f"a wire from {list(source)} to {list(target)} already exists")
+        wire = WireSpec.model_validate({"id": wire_id or "", "from": source, "to": target})
+        self.wires.append(wire)
+        self.number_wires()
+        return wire
+
+    def remove_wire(self, wire_id: str) -> None:
+        if self.wire(wire_id) is None:
+            raise NotFound(f"no wire {wire_id!r}")
+        self.wires = [w for w in self.wires if w.id != wire_id]
+
+    def require_component(self, component_id: str) -> ComponentSpec:
+        spec = self.component(component_id)
+        if spec is None:
+            raise NotFound(f"no component {component_id!r}")
+        return spec
 
     def check(self, classes: Mapping[str, type[Component]]) -> None:
         """Raise GraphError naming every unknown class, bad param, bad wire and cycle."""

@@ -174,7 +174,9 @@ class Engine:
         """Run passes with no data (drives fetching adapters); resolves to packets moved."""
         return self._submit(self.scheduler_run)
 
-    def change(self, edit: Callable[[Graph], Graph | None], if_match: int | None = None) -> Future[Graph]:
+    def change(
+        self, edit: Callable[[Graph], Graph | None], if_match: int | None = None
+    ) -> Future[Graph]:
         """Apply ``edit`` to a copy of the graph; validate, bump ``rev``, persist, apply."""
 
         def run() -> Graph:

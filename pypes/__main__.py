@@ -1,0 +1,5 @@
+import sys
+
+from pypes.cli import main
+
+sys.exit(main())

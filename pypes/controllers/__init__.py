@@ -1,0 +1,1 @@
+"""HTTP routers: thin adapters that each make one engine call."""

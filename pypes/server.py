@@ -1,0 +1,153 @@
+"""``pypes serve``: the engine behind a FastAPI app, served by uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import socket
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import uvicorn
+from fastapi import APIRouter, FastAPI
+
+from pypes.components.registry import Registry
+from pypes.controllers import docs, filters, graph, sinks, stats, wires
+from pypes.controllers.common import install_error_handlers
+from pypes.controllers.ui import mount_editor
+from pypes.errors import PypesError
+from pypes.graph import Graph
+from pypes.scheduler import Engine
+from pypes.settings import Settings
+from pypes.store import GraphStore
+
+log = logging.getLogger("pypes.server")
+ROUTERS: list[APIRouter] = [filters.router, wires.router, graph.router, docs.router, sinks.router,
+                            stats.router]
+UI_DIST = Path(__file__).resolve().parent.parent / "ui" / "dist"
+
+
+def create_app(engine: Engine, settings: Settings, *, stop_engine: bool = True,
+               routers: Iterable[APIRouter] = ()) -> FastAPI:
+    """The HTTP face of a started ``engine``; it stops the engine when the app shuts down."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.closing = asyncio.Event()
+        yield
+        app.state.closing.set()
+        if stop_engine:
+            await asyncio.get_running_loop().run_in_executor(None, engine.stop)
+
+    app = FastAPI(
+        title="Pypes",
+        version="0.1.0",
+        summary="A visual dataflow server for document pipelines",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.engine = engine
+    app.state.settings = settings
+    app.state.tokens = settings.scopes_for()
+    app.state.started = time.time()
+    app.state.closing = asyncio.Event()
+    install_error_handlers(app)
+    for router in (*ROUTERS, *routers):
+        app.include_router(router)
+    mount_editor(app, UI_DIST)
+    return app
+
+
+def build_engine(settings: Settings) -> tuple[Engine, Graph]:
+    """An engine with the built-in and plugin components, and the graph to start with:
+    ``--graph FILE``, else the stored graph, else ``demo.json`` from the config dir."""
+    registry = Registry.discover()
+    store = GraphStore(settings.config / "graph.json")
+    engine = Engine(
+        registry,
+        data_dir=settings.data_dir,
+        store=store,
+        wire_capacity=settings.wire_capacity,
+        queue_limit=settings.queue_limit,
+        dead_letter_limit=settings.dead_letter_limit,
+        services={"settings": settings},
+    )
+    return engine, initial_graph(settings, store)
+
+
+def initial_graph(settings: Settings, store: GraphStore) -> Graph:
+    if settings.graph is not None:
+        return _read_graph(settings.graph)
+    stored = store.load()
+    if stored is not None:
+        return stored
+    demo = settings.config / "demo.json"
+    return _read_graph(demo) if demo.exists() else Graph(name="pypes")
+
+
+def _read_graph(path: Path) -> Graph:
+    try:
+        return Graph.load(path.read_bytes())
+    except OSError as exc:
+        raise PypesError(f"cannot read graph file {path}: {exc.strerror}") from None
+
+
+def check_bind(settings: Settings) -> None:
+    """Refuse to listen beyond loopback with no token: anyone could drive the server."""
+    if settings.scopes_for():
+        return
+    host = settings.host
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise PypesError(
+            f"refusing to listen on {host} without a token: anyone who can reach it could "
+            "change the graph. Set --token (or PYPES_TOKEN, or tokens in pypes.toml), "
+            "or bind 127.0.0.1."
+        )
+
+
+def bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise PypesError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(settings: Settings, *, routers: Iterable[APIRouter] = (),
+          on_listen: Callable[[str, Engine, FastAPI], None] | None = None) -> None:
+    """Start the engine, bind, and serve until SIGINT/SIGTERM; then stop every component."""
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    check_bind(settings)
+    engine, graph = build_engine(settings)
+    sock = bind(settings.host, settings.port)
+    engine.start(graph)
+    app = create_app(engine, settings, routers=routers)
+    host, port = sock.getsockname()[:2]
+    url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+    print(f"Pypes serving graph {graph.name!r} (rev {graph.rev}) on {url}", file=sys.stderr,
+          flush=True)
+    if on_listen is not None:
+        on_listen(url, engine, app)
+    config = uvicorn.Config(app, log_level=settings.log_level, timeout_graceful_shutdown=5,
+                            access_log=False)
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        engine.stop()
