@@ -1,0 +1,1 @@
+"""Where a composite's subgraph runs: providers of Pypes worker instances."""
