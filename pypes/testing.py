@@ -1,13 +1,19 @@
 """Helpers for testing components and graphs, used by Pypes' own tests too.
 
 ``run_graph(graph, docs)`` runs documents through a graph on a real engine and returns
-what reached its ``Collect`` publishers; ``ListSource`` and ``CollectingSink`` let a test
-drive one component without a graph.
+what reached its ``Collect`` publishers; ``run_component`` drives one component without a
+graph; ``ServerProcess`` runs a real ``pypes serve`` on a free loopback port.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import signal
+import subprocess
+import sys
 import tempfile
+import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -110,3 +116,67 @@ def run_component(
 class _Wire:
     def __init__(self, src: tuple[str, str], dst: tuple[str, str]) -> None:
         self.from_, self.to = src, dst
+
+
+class ServerProcess:
+    """A ``pypes serve`` subprocess on a free loopback port, stopped by its own pid.
+
+    ``with ServerProcess(config_dir, "--graph", "g.json") as server: server.url``
+    """
+
+    def __init__(self, config: Path, *args: str, env: Mapping[str, str] | None = None,
+                 command: str = "serve", timeout: float = 30.0) -> None:
+        self.config = Path(config)
+        self.args = [sys.executable, "-m", "pypes", command, "--port", "0",
+                     "--config", str(self.config), *args]
+        self.env = {**os.environ, **(env or {})}
+        self.timeout = timeout
+        self.url = ""
+        self.output: list[str] = []
+        self.process: subprocess.Popen[str] | None = None
+
+    def start(self) -> ServerProcess:
+        self.process = subprocess.Popen(
+            self.args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+            env=self.env, start_new_session=True,
+        )
+        found = threading.Event()
+
+        def read() -> None:
+            assert self.process is not None and self.process.stderr is not None
+            for line in self.process.stderr:
+                self.output.append(line)
+                match = re.search(r" on (http://\S+)$", line.strip())
+                if match and not self.url:
+                    self.url = match.group(1)
+                    found.set()
+            found.set()
+
+        threading.Thread(target=read, daemon=True).start()
+        found.wait(self.timeout)
+        if not self.url:
+            self.stop()
+            raise RuntimeError("pypes did not start:\n" + "".join(self.output))
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int | None:
+        """Send ``sig`` to the server process and wait for it; SIGKILL if it lingers."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+    def log(self) -> str:
+        return "".join(self.output)
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -84,11 +84,15 @@ class Scheduler:
                 error = task.exception()
                 value = None if error else task.result()
         tasklet = component.tasklet
-        if tasklet is None or tasklet.dead:
-            tasklet = component.tasklet = greenlet(partial(_tasklet_body, component))
         counters = component.counters
         before = counters.received + counters.sent + counters.errors
-        result = tasklet.throw(error) if error is not None else tasklet.switch(value)
+        if tasklet is None or tasklet.dead:
+            tasklet = component.tasklet = greenlet(partial(_tasklet_body, component))
+            result = tasklet.switch()
+        elif error is not None:
+            result = tasklet.throw(error)
+        else:
+            result = tasklet.switch(value)
         if isinstance(result, Await):
             self._park(component, result)
         return counters.received + counters.sent + counters.errors - before
