@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import httpx
 from editor import create, node, open_editor
-from playwright.sync_api import Page, Route, expect
+from playwright.sync_api import Page, expect
 from ui_server import browser_test_marks
 
 pytestmark = browser_test_marks()
@@ -44,24 +42,17 @@ def test_text_fields_are_saved_as_typed(page: Page, api: httpx.Client) -> None:
 
 
 def test_a_refused_param_shows_the_message_beside_the_field(page: Page, api: httpx.Client) -> None:
-    """The server's 422 names the field; the form shows it there and keeps the edit."""
-    create(api, "EmailExtractor", "emails", (100, 100), field="text", target="emails")
+    create(api, "Collect", "out", (100, 100))
+    before = api.get("/filters/out").json()["params"]
     open_editor(page)
-    message = "field 'target': String should have at least 1 character"
 
-    def refuse(route: Route) -> None:
-        if route.request.method == "PUT":
-            body = {"error": message, "detail": [message]}
-            route.fulfill(status=422, content_type="application/json", body=json.dumps(body))
-        else:
-            route.continue_()
-
-    page.route("**/filters/emails", refuse)
-    node(page, "emails").click()
-    page.get_by_test_id("param-target").fill("")
+    node(page, "out").click()
+    page.get_by_test_id("param-limit").fill("0")
     page.get_by_test_id("inspector-save").click()
 
-    expect(page.get_by_test_id("field-error-target")).to_contain_text("at least 1 character")
-    expect(page.get_by_test_id("inspector-error")).to_contain_text(message)
-    expect(page.get_by_test_id("field-error-field")).to_have_count(0)
-    expect(page.get_by_test_id("param-target")).to_have_value("")
+    refusal = api.put("/filters/out", json={"params": {"limit": 0}})
+    assert refusal.status_code == 422
+    expect(page.get_by_test_id("field-error-limit")).to_contain_text(refusal.json()["error"])
+    expect(page.get_by_test_id("inspector-error")).to_be_visible()
+    expect(page.get_by_test_id("param-limit")).to_have_value("0")  # the edit stays for fixing
+    assert api.get("/filters/out").json()["params"] == before

@@ -159,8 +159,15 @@ export function App() {
             />
           )}
         </main>
-        {(selection || showDocs) && view && (
+        {view && (
           <div className="side">
+            {!selection && !showDocs && (
+              <p className="muted side-help" data-testid="side-help">
+                Drag a component from the palette onto the canvas, wire an output port to an input port, and select a
+                component to edit its parameters. Delete removes the selection; double-click a composite to open its
+                subgraph.
+              </p>
+            )}
             <Inspector
               selection={selection}
               graph={view.graph}

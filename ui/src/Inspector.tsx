@@ -102,7 +102,7 @@ function ComponentInspector({ spec, classes, stats, readOnly, onChanged, onDelet
     const params: Record<string, unknown> = {};
     const local: Record<string, string> = {};
     // Keep params the schema does not describe (the form only edits what it knows).
-    const known = new Set(fields.map((f) => f.name));
+    const known = new Set(fields.flatMap((f) => [f.name, `has_${f.name}`]));
     for (const [k, v] of Object.entries(spec.params ?? {})) if (!known.has(k)) params[k] = v;
     for (const f of fields) {
       try {
@@ -177,7 +177,7 @@ function ComponentInspector({ spec, classes, stats, readOnly, onChanged, onDelet
         <h3>Parameters</h3>
         {fields.length === 0 && <p className="muted">This component has no parameters.</p>}
         {fields.map((f) => (
-          <ParamField key={f.name} field={f} text={texts[f.name] ?? ""} error={errors[f.name]} disabled={readOnly} onChange={(t) => edit(f.name, t)} />
+          <ParamField key={f.name} field={f} isSet={Boolean(spec.params?.[`has_${f.name}`])} text={texts[f.name] ?? ""} error={errors[f.name]} disabled={readOnly} onChange={(t) => edit(f.name, t)} />
         ))}
         {formError && (
           <div className="form-error" data-testid="inspector-error" role="alert">

@@ -3,13 +3,15 @@ import type { Field } from "./paramsSchema";
 
 interface Props {
   field: Field;
+  /** For a secret: whether the server holds a value (it shows `has_<name>` instead). */
+  isSet?: boolean;
   text: string;
   error: string | undefined;
   disabled: boolean;
   onChange: (text: string) => void;
 }
 
-export function ParamField({ field, text, error, disabled, onChange }: Props) {
+export function ParamField({ field, isSet, text, error, disabled, onChange }: Props) {
   const id = `param-${field.name}`;
   const common = { id, name: field.name, disabled, "data-testid": id, "aria-invalid": error ? true : undefined };
   let control;
@@ -33,6 +35,18 @@ export function ParamField({ field, text, error, disabled, onChange }: Props) {
     case "number":
       control = (
         <input type="number" step={field.kind === "integer" ? 1 : "any"} {...common} value={text} onChange={(e) => onChange(e.target.value)} />
+      );
+      break;
+    case "secret":
+      control = (
+        <input
+          type="password"
+          autoComplete="off"
+          {...common}
+          value={text}
+          placeholder={isSet ? "(set; leave blank to keep)" : "(not set)"}
+          onChange={(e) => onChange(e.target.value)}
+        />
       );
       break;
     case "json":

@@ -4,7 +4,7 @@
  */
 import type { JsonSchema } from "./types";
 
-export type FieldKind = "text" | "number" | "integer" | "boolean" | "choice" | "list" | "json";
+export type FieldKind = "text" | "secret" | "number" | "integer" | "boolean" | "choice" | "list" | "json";
 
 export interface Field {
   name: string;
@@ -56,7 +56,7 @@ function kindOf(schema: Schema, root: Schema): { kind: FieldKind; choices: unkno
   if ("const" in schema) return { kind: "choice", choices: [schema.const] };
   switch (schema.type) {
     case "string":
-      return { kind: "text", choices: [] };
+      return { kind: schema.writeOnly || schema.format === "password" ? "secret" : "text", choices: [] };
     case "integer":
       return { kind: "integer", choices: [] };
     case "number":
@@ -97,7 +97,7 @@ export function fieldsOf(paramsSchema: JsonSchema | undefined): Field[] {
 
 /** The text a field shows for a value (a list is comma-separated, JSON is pretty). */
 export function toText(field: Field, value: unknown): string {
-  if (value === undefined || value === null) return "";
+  if (value === undefined || value === null || field.kind === "secret") return "";
   switch (field.kind) {
     case "list":
       return Array.isArray(value) ? value.join(", ") : String(value);
@@ -118,6 +118,7 @@ export function toText(field: Field, value: unknown): string {
  */
 export function fromText(field: Field, text: string): unknown {
   const blank = text.trim() === "";
+  if (field.kind === "secret") return blank ? undefined : text; // blank keeps the server's value
   if (blank && field.kind !== "text" && field.kind !== "boolean") {
     return field.nullable && !field.hasDefault ? null : undefined;
   }
