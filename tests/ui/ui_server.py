@@ -57,14 +57,15 @@ def chromium_path() -> str | None:
 
 
 @contextmanager
-def pypes_server(config_dir: Path, timeout: float = 30.0) -> Iterator[str]:
-    """Start ``pypes serve`` with an empty config dir; yield its base URL; stop it by pid."""
+def pypes_server(config_dir: Path, *args: str, timeout: float = 30.0) -> Iterator[str]:
+    """Start ``pypes serve`` with an empty config dir (and ``args``); yield its base URL;
+    stop it by its pid."""
     port = free_port()
     config_dir.mkdir(parents=True, exist_ok=True)
     log = (config_dir / "server.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "pypes", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--config", str(config_dir)],
+         "--config", str(config_dir), *args],
         cwd=config_dir,
         stdout=log,
         stderr=subprocess.STDOUT,
