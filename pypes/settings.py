@@ -24,7 +24,8 @@ SCOPES = ("read", "ingest", "admin")
 class Settings(BaseSettings):
     """Everything ``pypes serve`` can be told."""
 
-    model_config = SettingsConfigDict(env_prefix="PYPES_", extra="forbid")
+    model_config = SettingsConfigDict(env_prefix="PYPES_", env_nested_delimiter="__",
+                                      extra="forbid")
 
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
@@ -43,6 +44,8 @@ class Settings(BaseSettings):
     max_documents: int = Field(100_000, ge=1)
     max_depth: int = Field(64, ge=1)
     log_level: str = "info"
+    ec2: dict[str, Any] = Field(
+        default_factory=dict, description="defaults for ec2 composites (pypes.cloud.ec2)")
 
     @property
     def data_dir(self) -> Path:
