@@ -21,6 +21,7 @@ from pypes.controllers.common import install_error_handlers
 from pypes.controllers.ui import mount_editor
 from pypes.errors import PypesError
 from pypes.graph import Graph
+from pypes.journal import Journal
 from pypes.scheduler import Engine
 from pypes.settings import Settings
 from pypes.store import GraphStore
@@ -77,6 +78,10 @@ def build_engine(settings: Settings) -> tuple[Engine, Graph]:
         queue_limit=settings.queue_limit,
         dead_letter_limit=settings.dead_letter_limit,
         services={"settings": settings},
+        journal=Journal(settings.config / "journal.sqlite3", sync=settings.journal_sync,
+                        max_bytes=settings.journal_max_bytes) if settings.durable else None,
+        queue_bytes=settings.queue_bytes,
+        stall_seconds=settings.stall_seconds,
     )
     return engine, initial_graph(settings, store)
 
@@ -138,6 +143,7 @@ def serve(settings: Settings, *, routers: Iterable[APIRouter] = (),
     engine, graph = build_engine(settings)
     sock = bind(settings.host, settings.port)
     engine.start(graph)
+    engine.recover()
     app = create_app(engine, settings, routers=routers)
     host, port = sock.getsockname()[:2]
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"

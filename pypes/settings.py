@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import (
@@ -38,6 +38,15 @@ class Settings(BaseSettings):
     )
     wire_capacity: int = Field(10_000, ge=1)
     queue_limit: int = Field(100_000, ge=1, description="documents waiting to enter the graph")
+    queue_bytes: int = Field(256 * 1024 * 1024, ge=1,
+                             description="body bytes waiting to enter the graph")
+    durable: bool = Field(False, description="journal accepted documents; replay them at start")
+    journal_sync: Literal["normal", "full"] = Field(
+        "normal", description="normal: survives a killed server; full: also a power cut")
+    journal_max_bytes: int | None = Field(None, ge=65536,
+                                          description="cap on the journal file; then 503")
+    stall_seconds: float = Field(10.0, gt=0,
+                                 description="a step running this long is reported as stalled")
     dead_letter_limit: int = Field(10_000, ge=1)
     max_body_bytes: int = Field(64 * 1024 * 1024, ge=1)
     max_inflated_bytes: int = Field(256 * 1024 * 1024, ge=1)

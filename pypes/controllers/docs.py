@@ -41,7 +41,8 @@ async def ingest(request: Request, route: str | None, wait: bool) -> JSONRespons
         raise BadInput(f"Content-Encoding {encoding!r} is not supported (use gzip)")
     packets = parse_body(body, request.headers.get("content-type", ""), settings.limits)
     key = request.headers.get("idempotency-key")
-    receipt = await result(engine(request).ingest(packets, route, wait=wait, key=key))
+    receipt = await result(engine(request).ingest(packets, route, wait=wait, key=key,
+                                                  size=len(body)))
     answer: dict[str, Any] = {"accepted": receipt.accepted, "batch": receipt.batch}
     if receipt.duplicate:
         answer["duplicate"] = True

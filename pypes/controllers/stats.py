@@ -53,10 +53,13 @@ async def events(request: Request) -> StreamingResponse:
 
 @router.get("/health")
 async def health(request: Request) -> JSONResponse:
-    """Liveness: answers while the graph is busy, since the engine runs on its own thread."""
+    """Liveness: answers while the graph is busy, since the engine runs on its own thread.
+    ``degraded`` names a component whose step has run past ``stall_seconds``."""
     eng = engine(request)
-    return JSONResponse({"status": "ok", "rev": eng.graph.rev,
-                         "uptime": round(time.time() - request.app.state.started, 3)})
+    stalled = eng.stalls()
+    return JSONResponse({"status": "degraded" if stalled else "ok", "rev": eng.graph.rev,
+                         "uptime": round(time.time() - request.app.state.started, 3),
+                         "stalled": stalled})
 
 
 @router.get("/metrics", dependencies=[READ])

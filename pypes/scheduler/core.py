@@ -11,6 +11,7 @@ parked until its coroutine finishes, while the rest of the graph keeps running.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import Any
@@ -29,6 +30,9 @@ class Scheduler:
     def __init__(self, ordered: Sequence[Component], loop: Any = None) -> None:
         self.ordered = list(ordered)
         self.loop = loop
+        # (component id, monotonic start) while a component's step runs: read by /health
+        # from the web thread to name a tasklet that does not yield
+        self.running: tuple[str, float] | None = None
 
     def entries(self, route: str | None = None) -> list[Component]:
         """The Adapters that take documents posted to ``/docs`` (or ``/docs/{route}``)."""
@@ -50,11 +54,14 @@ class Scheduler:
         moved = 0
         for component in self.ordered:
             if component.tasklet is not None or component.is_tasklet():
+                self.running = (component.id, time.monotonic())
                 moved += self._step(component)
             elif component.queued():
                 room = component.has_room()
                 if room > 0:
+                    self.running = (component.id, time.monotonic())
                     moved += component.drain(room)
+        self.running = None
         return moved
 
     def run_until_idle(self, max_passes: int = 10_000) -> int:

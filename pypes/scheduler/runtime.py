@@ -14,6 +14,7 @@ import asyncio
 import itertools
 import logging
 import threading
+import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -53,6 +54,7 @@ class _Job:
     future: Future[Any]
     run: Callable[[], Any]
     packets: int = 0
+    size: int = 0
 
 
 class Engine:
@@ -68,11 +70,19 @@ class Engine:
         queue_limit: int = 100_000,
         dead_letter_limit: int = 10_000,
         services: dict[str, Any] | None = None,
+        journal: Any = None,
+        queue_bytes: int | None = None,
+        stall_seconds: float = 10.0,
     ) -> None:
         self.registry = registry
         self.store = store
         self.wire_capacity = wire_capacity
         self.queue_limit = queue_limit
+        self.queue_bytes = queue_bytes
+        self.stall_seconds = stall_seconds
+        # a pypes.journal.Journal (``--durable``): append(packets, route) -> id, done(ids)
+        self.journal = journal
+        self._journaled: list[int] = []  # journal ids whose pass ran, awaiting a quiet graph
         self.dead_letters = DeadLetters(dead_letter_limit)
         self.context = Context(
             data_dir=data_dir or Path.cwd(),
@@ -88,6 +98,7 @@ class Engine:
         self.loop: asyncio.AbstractEventLoop | None = None
         self._channel: deque[_Job] = deque()
         self._queued = 0
+        self._queued_bytes = 0
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
@@ -132,10 +143,15 @@ class Engine:
         *,
         wait: bool = False,
         key: str | None = None,
+        size: int = 0,
+        journal_id: int | None = None,
     ) -> Future[Receipt]:
         """Queue documents for the entry Adapters; the future resolves when they are
         queued (``wait=False``) or when the graph has finished with them (``wait=True``).
-        A repeated idempotency ``key`` is answered from the first receipt, not re-run."""
+        A repeated idempotency ``key`` is answered from the first receipt, not re-run.
+        ``size`` (body bytes) counts against ``queue_bytes``. With a journal, the batch is
+        written to it first (``Unavailable`` if it cannot be) and removed once finished;
+        ``journal_id`` names a batch already there (a replay)."""
         if key is not None:
             with self._lock:
                 seen = self._seen_keys.get(key)
@@ -147,9 +163,14 @@ class Engine:
         if not self.scheduler.entries(route):
             where = f"/docs/{route}" if route else "/docs"
             raise NotFound(f"no Adapter in the graph takes documents posted to {where}")
+        replay = journal_id is not None
+        if not replay:
+            self._check_room(len(packets), size)
         receipt = Receipt(next(self._batches), len(packets))
         for packet in packets:
             packet.meta["batch"] = receipt.batch
+        if self.journal is not None and journal_id is None:
+            journal_id = self.journal.append(packets, route)
         result: Future[Receipt] = Future()
 
         def run() -> None:
@@ -160,6 +181,8 @@ class Engine:
                 for packet in packets:
                     self._on_failure("graph", packet, f"no Adapter takes route {route!r}", True)
             self.scheduler.run_until_idle()
+            if journal_id is not None:
+                self._journaled.append(journal_id)
             receipt.processed = len(packets)
             if key is not None:
                 self._remember(key, receipt)
@@ -168,7 +191,29 @@ class Engine:
                 return _LATER
             return receipt
 
-        return self._submit(run, packets=len(packets), future=result)
+        try:
+            return self._submit(run, packets=len(packets), future=result, size=size,
+                                check=not replay)
+        except BaseException:
+            if journal_id is not None and not replay:
+                self.journal.done([journal_id])
+            raise
+
+    def recover(self) -> int:
+        """Replay every batch left in the journal, one at a time, before new requests;
+        return how many documents. A batch no Adapter takes stays for a later start."""
+        if self.journal is None:
+            return 0
+        documents = 0
+        for entry in self.journal.pending():
+            try:
+                self.ingest(entry.packets, entry.route, journal_id=entry.id).result()
+            except NotFound as exc:
+                log.warning("journal batch %d kept, not replayed: %s", entry.id, exc.message)
+                continue
+            documents += len(entry.packets)
+        log.info("replayed %d documents from the journal", documents)
+        return documents
 
     def trigger(self) -> Future[int]:
         """Run passes with no data (drives fetching adapters); resolves to packets moved."""
@@ -212,6 +257,18 @@ class Engine:
         except KeyError:
             raise NotFound(f"no component {component_id!r}") from None
 
+    def stalls(self) -> list[dict[str, Any]]:
+        """The component whose step has run longer than ``stall_seconds``, if any: a
+        tasklet that does not yield holds up the whole graph."""
+        running = self.scheduler.running
+        if running is None:
+            return []
+        component_id, since = running
+        seconds = time.monotonic() - since
+        if seconds < self.stall_seconds:
+            return []
+        return [{"component": component_id, "seconds": round(seconds, 3)}]
+
     def stats(self) -> dict[str, Any]:
         components = self.components
         wires = {}
@@ -226,6 +283,11 @@ class Engine:
             "accepted": self.accepted,
             "queued": self._queued,
             "queue_limit": self.queue_limit,
+            "queued_bytes": self._queued_bytes,
+            "queue_bytes": self.queue_bytes,
+            "journal": None if self.journal is None else {
+                "batches": len(self.journal), "dropped": self.journal.recovery.dropped},
+            "stalled": self.stalls(),
             "dead_letters": len(self.dead_letters),
             "components": {cid: _component_stats(c) for cid, c in components.items()},
             "wires": wires,
@@ -233,18 +295,32 @@ class Engine:
 
     # the engine thread
 
+    def _check_room(self, packets: int, size: int) -> None:
+        """Raise ``Overloaded`` when the entry queue cannot take this batch (call with
+        ``packets`` of 0 for a job that carries none)."""
+        if packets and self._queued + packets > self.queue_limit:
+            raise Overloaded(
+                f"the entry queue is full ({self._queued} of {self.queue_limit} documents)",
+                retry_after=1,
+            )
+        limit = self.queue_bytes
+        if packets and limit is not None and self._queued_bytes and \
+                self._queued_bytes + size > limit:
+            raise Overloaded(
+                f"the entry queue is full ({self._queued_bytes} of {limit} bytes)", retry_after=1
+            )
+
     def _submit(self, run: Callable[[], Any], packets: int = 0,
-                future: Future[Any] | None = None) -> Future[Any]:
+                future: Future[Any] | None = None, size: int = 0,
+                check: bool = True) -> Future[Any]:
         if self.loop is None or self._stopping:
             raise PypesError("the engine is not running")
-        job = _Job(future or Future(), run, packets)
+        job = _Job(future or Future(), run, packets, size)
         with self._lock:
-            if packets and self._queued + packets > self.queue_limit:
-                raise Overloaded(
-                    f"the entry queue is full ({self._queued} of {self.queue_limit} documents)",
-                    retry_after=1,
-                )
+            if check:
+                self._check_room(packets, size)
             self._queued += packets
+            self._queued_bytes += size
             self._channel.append(job)
         self.wake()
         return job.future
@@ -283,6 +359,7 @@ class Engine:
         except Exception as exc:  # noqa: BLE001 - handed to the caller through its future
             with self._lock:
                 self._queued -= job.packets
+                self._queued_bytes -= job.size
             if not job.future.done():
                 job.future.set_exception(exc)
             if not isinstance(exc, PypesError):
@@ -290,17 +367,22 @@ class Engine:
             return
         with self._lock:
             self._queued -= job.packets
+            self._queued_bytes -= job.size
         if value is not _LATER:
             job.future.set_result(value)
 
     def scheduler_run(self) -> int:
         """Passes until idle, then answer the waiters if nothing is still in flight."""
         moved = self.scheduler.run_until_idle()
-        if self._waiting and not self.scheduler.busy():
+        if (self._waiting or self._journaled) and not self.scheduler.busy():
             waiting, self._waiting = self._waiting, []
             for receipt, future in waiting:
                 self._watched.pop(receipt.batch, None)
                 future.set_result(receipt)
+            if self._journaled and not any(c.queued() for c in self.scheduler.ordered):
+                # nothing in flight anywhere: every batch whose pass ran is finished
+                finished, self._journaled = self._journaled, []
+                self.journal.done(finished)
         return moved
 
     async def _shutdown(self) -> None:
@@ -388,9 +470,12 @@ class Engine:
         if receipt is not None:
             receipt.errors += 1
 
-    def _on_result(self, packet: Packet) -> None:
-        if self._watched:
-            receipt = self._watched.get(packet.meta.get("batch"))  # type: ignore[arg-type]
+    def _on_result(self, packets: list[Packet]) -> None:
+        watched = self._watched
+        if not watched:
+            return
+        for packet in packets:
+            receipt = watched.get(packet.meta.get("batch"))  # type: ignore[arg-type]
             if receipt is not None:
                 receipt.results.append(packet.data)
 
