@@ -12,23 +12,40 @@ pytestmark = browser_test_marks()
 
 def test_dragging_a_palette_class_creates_a_component(page: Page, api: httpx.Client) -> None:
     open_editor(page)
-    page.get_by_test_id("palette-CaseNormalizer").drag_to(
+    page.get_by_test_id("palette-JsonReader").drag_to(
         page.locator(".react-flow__pane"), target_position={"x": 400, "y": 250}
     )
     drawn = page.locator(".react-flow__node")
     expect(drawn).to_have_count(1)
     component_id = drawn.get_attribute("data-id")
     assert component_id
-    expect(drawn).to_contain_text("CaseNormalizer")
+    expect(drawn).to_contain_text("JsonReader")
 
     response = api.get(f"/filters/{component_id}")
     assert response.status_code == 200
-    assert response.json()["class"] == "CaseNormalizer"
+    assert response.json()["class"] == "JsonReader"
     assert [c["id"] for c in api.get("/graph").json()["components"]] == [component_id]
 
 
+def test_a_class_with_required_params_asks_for_them_when_dropped(page: Page, api: httpx.Client) -> None:
+    open_editor(page)
+    page.get_by_test_id("palette-CaseNormalizer").drag_to(
+        page.locator(".react-flow__pane"), target_position={"x": 400, "y": 250}
+    )
+    dialog = page.get_by_test_id("new-component-dialog")
+    expect(dialog).to_be_visible()
+    dialog.get_by_test_id("new-id").fill("lower")
+    dialog.get_by_test_id("param-fields").fill("text, title")
+    dialog.get_by_test_id("new-component-create").click()
+
+    expect(dialog).to_have_count(0)
+    expect(node(page, "lower")).to_contain_text("CaseNormalizer")
+    created = api.get("/filters/lower").json()
+    assert created["params"]["fields"] == ["text", "title"]
+
+
 def test_nodes_show_their_ports_as_handles(page: Page, api: httpx.Client) -> None:
-    create(api, "CaseNormalizer", "lower", (100, 100))
+    create(api, "CaseNormalizer", "lower", (100, 100), fields=["text"])
     create(api, "Collect", "out", (400, 100))
     open_editor(page)
     lower = node(page, "lower")
@@ -40,7 +57,7 @@ def test_nodes_show_their_ports_as_handles(page: Page, api: httpx.Client) -> Non
 
 def test_connecting_two_ports_creates_a_wire(page: Page, api: httpx.Client) -> None:
     create(api, "JsonReader", "reader", (0, 100))
-    create(api, "CaseNormalizer", "lower", (350, 100))
+    create(api, "CaseNormalizer", "lower", (350, 100), fields=["text"])
     open_editor(page)
 
     connect(page, ("reader", "out"), ("lower", "in"))
@@ -51,8 +68,8 @@ def test_connecting_two_ports_creates_a_wire(page: Page, api: httpx.Client) -> N
 
 
 def test_a_refused_wire_shows_the_servers_message_and_leaves_no_wire(page: Page, api: httpx.Client) -> None:
-    create(api, "CaseNormalizer", "a", (0, 100))
-    create(api, "CaseNormalizer", "b", (350, 100))
+    create(api, "CaseNormalizer", "a", (0, 100), fields=["text"])
+    create(api, "CaseNormalizer", "b", (350, 100), fields=["text"])
     assert api.post("/wires", json={"from": ["a", "out"], "to": ["b", "in"]}).status_code == 201
     open_editor(page)
     expect(page.locator(".react-flow__edge")).to_have_count(1)
@@ -80,7 +97,7 @@ def test_delete_key_removes_a_component_and_its_wires(page: Page, api: httpx.Cli
 
     expect(node(page, "out")).to_have_count(0)
     expect(page.locator(".react-flow__edge")).to_have_count(0)
-    assert api.get("/filters/out").status_code == 404
+    wait_until(page, lambda: api.get("/filters/out").status_code == 404)
     assert api.get("/wires").json() == []
 
 
@@ -94,7 +111,7 @@ def test_deleting_a_wire_from_the_inspector(page: Page, api: httpx.Client) -> No
     page.get_by_test_id("delete-wire").click()
 
     expect(page.locator(".react-flow__edge")).to_have_count(0)
-    assert api.get("/wires").json() == []
+    wait_until(page, lambda: api.get("/wires").json() == [])
     assert api.get("/filters/out").status_code == 200
 
 

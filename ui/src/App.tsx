@@ -12,7 +12,9 @@ import { Palette } from "./Palette";
 import { TokenDialog } from "./TokenDialog";
 import { useEvents } from "./useEvents";
 import { useGraph } from "./useGraph";
-import type { Graph, Position } from "./types";
+import { NewComponentDialog } from "./NewComponentDialog";
+import { fieldsOf, requiredFields } from "./paramsSchema";
+import type { FilterClass, Graph, Position } from "./types";
 
 const NOTICE_SECONDS = 15;
 
@@ -76,7 +78,16 @@ export function App() {
     [notify, refresh],
   );
 
-  const onCreate = useCallback((cls: string, position: Position) => void act(`Could not create ${cls}`, () => api.createComponent(cls, position)), [act]);
+  const [pending, setPending] = useState<{ cls: FilterClass; position: Position } | null>(null);
+  const onCreate = useCallback(
+    (name: string, position: Position) => {
+      const cls = classes.get(name);
+      // A class with params that have no default cannot be created empty: ask for them first.
+      if (cls && requiredFields(fieldsOf(cls.params_schema)).length) setPending({ cls, position });
+      else void act(`Could not create ${name}`, () => api.createComponent(name, position));
+    },
+    [act, classes],
+  );
   const onConnect = useCallback(
     (from: [string, string], to: [string, string]) =>
       void act(`Wire ${from.join(".")} → ${to.join(".")} refused`, () => api.createWire(from, to)),
@@ -182,6 +193,17 @@ export function App() {
           </div>
         )}
       </div>
+      {pending && (
+        <NewComponentDialog
+          cls={pending.cls}
+          position={pending.position}
+          onCreated={() => {
+            setPending(null);
+            void refresh();
+          }}
+          onCancel={() => setPending(null)}
+        />
+      )}
       {tokenPrompt && (
         <TokenDialog
           onDone={(token) => {

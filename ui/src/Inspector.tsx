@@ -3,12 +3,14 @@
  * `params_schema` (Save → PUT /filters/{id}; a 422 shows beside the field), its ports
  * and live figures; or the selected wire.
  */
-import { useEffect, useMemo, useState, type FormEvent } from "react";
+import { Fragment, useEffect, useMemo, useState, type FormEvent } from "react";
 import { api, ApiError } from "./api";
 import { ParamField } from "./ParamField";
-import { fieldErrors, fieldsOf, fromText, toText, type Field } from "./paramsSchema";
+import { fieldErrors, fieldsOf, parseTexts, toText, type Field } from "./paramsSchema";
 import type { ComponentSpec, ComponentStats, FilterClass, Graph, Stats, WireSpec } from "./types";
 import type { Selection } from "./Canvas";
+
+const STANDARD_STATS = new Set(["class", "type", "state", "reason", "in", "out", "errors", "queued", "last_error"]);
 
 interface Props {
   selection: Selection | null;
@@ -99,19 +101,11 @@ function ComponentInspector({ spec, classes, stats, readOnly, onChanged, onDelet
 
   const save = async (event: FormEvent) => {
     event.preventDefault();
-    const params: Record<string, unknown> = {};
-    const local: Record<string, string> = {};
+    const { params: edited, errors: local } = parseTexts(fields, texts);
     // Keep params the schema does not describe (the form only edits what it knows).
     const known = new Set(fields.flatMap((f) => [f.name, `has_${f.name}`]));
-    for (const [k, v] of Object.entries(spec.params ?? {})) if (!known.has(k)) params[k] = v;
-    for (const f of fields) {
-      try {
-        const value = fromText(f, texts[f.name] ?? "");
-        if (value !== undefined) params[f.name] = value;
-      } catch (err) {
-        local[f.name] = (err as Error).message;
-      }
-    }
+    const kept = Object.entries(spec.params ?? {}).filter(([k]) => !known.has(k));
+    const params = { ...Object.fromEntries(kept), ...edited };
     setErrors(local);
     if (Object.keys(local).length) {
       setFormError("Fix the marked fields.");
@@ -165,6 +159,14 @@ function ComponentInspector({ spec, classes, stats, readOnly, onChanged, onDelet
           <dd>{live.errors ?? 0}</dd>
           <dt>queued</dt>
           <dd>{live.queued ?? 0}</dd>
+          {Object.entries(live)
+            .filter(([k, v]) => !STANDARD_STATS.has(k) && v != null && typeof v !== "object")
+            .map(([k, v]) => (
+              <Fragment key={k}>
+                <dt>{k.replace(/_/g, " ")}</dt>
+                <dd>{String(v)}</dd>
+              </Fragment>
+            ))}
           {live.last_error && (
             <>
               <dt>last error</dt>

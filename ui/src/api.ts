@@ -111,8 +111,8 @@ export const api = {
   classes: () => call<FilterClass[]>("GET", "/filters"),
   graph: () => call<Graph>("GET", "/graph"),
   replaceGraph: (graph: unknown) => call<Graph>("PUT", "/graph", graph),
-  createComponent: (cls: string, position: Position, params?: Record<string, unknown>) =>
-    call<ComponentSpec>("POST", "/filters", { class: cls, position, ...(params ? { params } : {}) }),
+  createComponent: (cls: string, position: Position, params?: Record<string, unknown>, id?: string) =>
+    call<ComponentSpec>("POST", "/filters", { class: cls, position, ...(params ? { params } : {}), ...(id ? { id } : {}) }),
   updateComponent: (id: string, change: { params?: Record<string, unknown>; position?: Position }) =>
     call<ComponentSpec>("PUT", `/filters/${encodeURIComponent(id)}`, change),
   deleteComponent: (id: string) => call<unknown>("DELETE", `/filters/${encodeURIComponent(id)}`),

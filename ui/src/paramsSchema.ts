@@ -186,3 +186,24 @@ function mentioned(text: string, names: string[]): string[] {
   if (quoted.length) return quoted;
   return names.filter((n) => new RegExp(`(^|[^A-Za-z0-9_])${escape(n)}([^A-Za-z0-9_]|$)`).test(text));
 }
+
+/** Fields the server needs a value for because the schema gives no default. */
+export function requiredFields(fields: Field[]): Field[] {
+  return fields.filter((f) => f.required && !f.hasDefault);
+}
+
+/** Parses every field's text into a params object, or says which fields are wrong. */
+export function parseTexts(fields: Field[], texts: Record<string, string>): { params: Record<string, unknown>; errors: Record<string, string> } {
+  const params: Record<string, unknown> = {};
+  const errors: Record<string, string> = {};
+  for (const f of fields) {
+    try {
+      const value = fromText(f, texts[f.name] ?? "");
+      if (value !== undefined) params[f.name] = value;
+      else if (f.required && !f.hasDefault) errors[f.name] = "required";
+    } catch (err) {
+      errors[f.name] = (err as Error).message;
+    }
+  }
+  return { params, errors };
+}
