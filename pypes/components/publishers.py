@@ -50,14 +50,15 @@ class Collect(Component):
 
     def drain(self, limit: int | None = None) -> int:
         inbox = self._inbox["in"]
-        take = len(inbox) if limit is None else min(limit, len(inbox))
-        packets = [inbox.popleft() for _ in range(take)]
-        on_result = self.context.on_result
-        for packet in packets:
-            on_result(packet)
+        if limit is None or len(inbox) <= limit:
+            packets = list(inbox)
+            inbox.clear()
+        else:
+            packets = [inbox.popleft() for _ in range(limit)]
+        self.context.on_result(packets)
         self.sink.extend([p.data for p in packets])
-        self.counters.received += take
-        return take
+        self.counters.received += len(packets)
+        return len(packets)
 
     def status(self) -> dict[str, Any]:
         return {"held": len(self.sink), "cursor": self.sink.cursor}

@@ -15,11 +15,16 @@ from typing import Any
 
 
 class ResultSink:
-    """A bounded, cursor-addressed buffer of documents, safe to use from two threads."""
+    """A bounded, cursor-addressed buffer of documents, safe to use from two threads.
+
+    Documents are kept in chunks as they arrived (one list per pass), so taking in and
+    acknowledging a batch costs one step, not one per document.
+    """
 
     def __init__(self, limit: int = 100_000) -> None:
         self.limit = limit
-        self._items: deque[tuple[int, Any]] = deque()
+        self._chunks: deque[tuple[int, list[Any]]] = deque()  # (seq of first doc, docs)
+        self._held = 0
         self._last = 0
         self._lock = threading.Lock()
         self._listeners: list[Callable[[], None]] = []
@@ -30,13 +35,15 @@ class ResultSink:
         return self._last
 
     def room(self) -> int:
-        return self.limit - len(self._items)
+        return self.limit - self._held
 
     def extend(self, documents: list[Any]) -> None:
+        if not documents:
+            return
         with self._lock:
-            for doc in documents:
-                self._last += 1
-                self._items.append((self._last, doc))
+            self._chunks.append((self._last + 1, documents))
+            self._last += len(documents)
+            self._held += len(documents)
             listeners, self._listeners = self._listeners, []
         for notify in listeners:
             notify()
@@ -44,11 +51,20 @@ class ResultSink:
     def read(self, after: int = 0, limit: int = 1000) -> tuple[list[Any], int, bool]:
         """Documents after ``after`` (at most ``limit``), the cursor of the last one
         returned, and whether more are waiting."""
+        page: list[Any] = []
         with self._lock:
-            items = [item for item in self._items if item[0] > after]
-        page = items[:limit]
-        cursor = page[-1][0] if page else max(after, self._first_seq() - 1)
-        return [doc for _, doc in page], cursor, len(items) > limit
+            first_held = self._chunks[0][0] if self._chunks else self._last + 1
+            start = max(after + 1, first_held)
+            for first, docs in self._chunks:
+                end = first + len(docs)  # one past the chunk's last seq
+                if end <= start:
+                    continue
+                page.extend(docs[max(0, start - first):max(0, start - first) + limit - len(page)])
+                if len(page) >= limit:
+                    break
+            cursor = start - 1 + len(page) if page else max(after, first_held - 1)
+            more = cursor < self._last
+        return page, cursor, more
 
     async def read_wait(self, after: int, limit: int, wait: float) -> tuple[list[Any], int, bool]:
         """As ``read``, but wait up to ``wait`` seconds for a document when there is none."""
@@ -69,15 +85,22 @@ class ResultSink:
 
     def ack(self, upto: int) -> int:
         """Forget every document up to and including ``upto``; return how many."""
+        n = 0
         with self._lock:
-            n = 0
-            while self._items and self._items[0][0] <= upto:
-                self._items.popleft()
-                n += 1
+            while self._chunks:
+                first, docs = self._chunks[0]
+                if first > upto:
+                    break
+                if first + len(docs) - 1 <= upto:
+                    self._chunks.popleft()
+                    n += len(docs)
+                else:
+                    keep = docs[upto - first + 1:]
+                    n += len(docs) - len(keep)
+                    self._chunks[0] = (upto + 1, keep)
+                    break
+            self._held -= n
         return n
 
     def __len__(self) -> int:
-        return len(self._items)
-
-    def _first_seq(self) -> int:
-        return self._items[0][0] if self._items else self._last + 1
+        return self._held
