@@ -30,9 +30,9 @@ test: install chromium
 	$(PY) -m pytest -n 2 -q
 
 bench: install
-	$(PY) bench/engine.py
-	$(PY) bench/http.py
-	$(PY) bench/composite.py
+	$(PY) -m bench.engine
+	$(PY) -m bench.http
+	$(PY) -m bench.composite
 
 lint: install
 	$(VENV)/bin/ruff check pypes tests bench

@@ -4,8 +4,6 @@ endpoint with orjson, answering like ``POST /docs?wait=true``."""
 from __future__ import annotations
 
 import gzip
-import sys
-from pathlib import Path
 
 import orjson
 from starlette.applications import Starlette
@@ -13,8 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from workload import by_hand  # noqa: E402
+from bench.workload import by_hand  # noqa: E402
 
 
 async def docs(request: Request) -> Response:

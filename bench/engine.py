@@ -2,21 +2,16 @@
 
 Prints docs/s for (a) plain Python functions, (b) the scheduler core in-process, (c) the
 engine thread (what the server uses), and the ratios b/a and c/a. Goal: c/a >= 0.8.
-Run: .venv/bin/python bench/engine.py [--batches N]
+Run: .venv/bin/python -m bench.engine [--batches N]
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from workload import BATCH, GRAPH, by_hand, documents  # noqa: E402
-
+from bench.workload import BATCH, GRAPH, by_hand, documents  # noqa: E402
 from pypes.components.registry import Registry  # noqa: E402
 from pypes.graph import Graph  # noqa: E402
 from pypes.packet import Packet  # noqa: E402

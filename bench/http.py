@@ -3,7 +3,7 @@ on a bare Starlette+orjson endpoint, both under uvicorn, measured in one run.
 
 A concurrent client (4 connections) posts 1000-document batches, plain and gzip.
 Goal: Pypes >= 0.7 of the bare endpoint.
-Run: .venv/bin/python bench/http.py [--requests N]
+Run: .venv/bin/python -m bench.http [--requests N]
 """
 
 from __future__ import annotations
@@ -23,9 +23,7 @@ import httpx
 import orjson
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from workload import BATCH, GRAPH, documents  # noqa: E402
-
+from bench.workload import BATCH, GRAPH, documents  # noqa: E402
 from pypes.testing import ServerProcess  # noqa: E402
 
 
@@ -71,8 +69,8 @@ def main() -> None:
         graph_file.write_text(json.dumps(GRAPH))
         port = free_port()
         bare = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "bare_app:app", "--port", str(port),
-             "--log-level", "warning", "--no-access-log"], cwd=HERE)
+            [sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--port", str(port),
+             "--log-level", "warning", "--no-access-log"], cwd=HERE.parent)
         try:
             with ServerProcess(Path(tmp), "--graph", str(graph_file),
                                "--log-level", "warning") as pypes:

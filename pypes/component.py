@@ -51,8 +51,8 @@ class Context:
     """What the running engine offers its components.
 
     ``on_failure(component_id, packet, error, dead_letter)`` records a failed packet (stored
-    as a dead letter when ``dead_letter`` is true); ``on_result(packet)`` is told of every
-    packet that reaches a result sink; ``wake()`` asks for another pass from any thread (for
+    as a dead letter when ``dead_letter`` is true); ``on_result(packets)`` is told of the
+    packets that reach a result sink; ``wake()`` asks for another pass from any thread (for
     components fed from outside, such as a composite's results); ``loop`` is the engine's
     asyncio loop, ``None`` when the graph runs without one; ``data_dir`` is where file
     publishers may write; ``services`` holds server-wide objects a component may need
@@ -61,7 +61,7 @@ class Context:
 
     data_dir: Path = field(default_factory=Path.cwd)
     on_failure: Callable[[str, Packet, str, bool], None] = lambda cid, p, error, dead: None
-    on_result: Callable[[Packet], None] = lambda packet: None
+    on_result: Callable[[list[Packet]], None] = lambda packets: None
     wake: Callable[[], None] = lambda: None
     loop: Any = None
     services: dict[str, Any] = field(default_factory=dict)
@@ -233,23 +233,28 @@ class Component:
         done = 0
         process = self.process
         out: list[Packet] = []
+        append = out.append
         for inbox in self._inbox.values():
-            take = len(inbox) if limit is None else min(len(inbox), limit - done)
-            if take <= 0:
+            if not inbox:
                 continue
-            done += take
-            popleft = inbox.popleft
-            for _ in range(take):
-                packet = popleft()
+            if limit is None or len(inbox) <= limit - done:
+                batch = list(inbox)
+                inbox.clear()
+            else:
+                batch = [inbox.popleft() for _ in range(max(0, limit - done))]
+            done += len(batch)
+            for packet in batch:
                 try:
                     result = process(packet)
                 except Exception as exc:  # noqa: BLE001 - any failure goes to the error policy
                     self.fail(packet, exc)
                     continue
-                if result is None:
+                if result is packet:
+                    append(result)
+                elif result is None:
                     continue
-                if result.__class__ is Packet:
-                    out.append(result)
+                elif result.__class__ is Packet:
+                    append(result)
                 else:
                     out.extend(result)  # type: ignore[arg-type]
         self.counters.received += done

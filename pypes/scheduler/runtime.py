@@ -345,13 +345,32 @@ class Engine:
             self._wakeup.clear()
             while True:
                 with self._lock:
-                    job = self._channel.popleft() if self._channel else None
+                    job = self._next_job()
                 if job is None:
                     break
                 self._run_job(job)
                 await asyncio.sleep(0)  # let awaited coroutines and composite I/O progress
             self.scheduler_run()
         await self._shutdown()
+
+    def _next_job(self) -> _Job | None:
+        """The next job; documents wait in the channel (counted against ``queue_limit``)
+        while an entry Adapter already holds a wire's worth, so a slow graph turns into
+        429s instead of an unbounded inbox. Other jobs (graph changes) go ahead of them."""
+        channel = self._channel
+        if not channel:
+            return None
+        if not channel[0].packets or not self._entry_full():
+            return channel.popleft()
+        for n, job in enumerate(channel):
+            if not job.packets:
+                del channel[n]
+                return job
+        return None
+
+    def _entry_full(self) -> bool:
+        return any(len(c._inbox["in"]) >= self.wire_capacity
+                   for c in self.scheduler.ordered if c.type == "Adapter" and "in" in c._inbox)
 
     def _run_job(self, job: _Job) -> None:
         try:
