@@ -31,12 +31,12 @@ DEMO_GRAPH: dict[str, Any] = {
     "pypes": 1,
     "name": "demo",
     "components": [
-        {"id": "reader", "class": "JsonReader", "params": {}, "position": [0, 40]},
+        {"id": "reader", "class": "JsonReader", "params": {}, "position": [0, 30]},
         {"id": "lower", "class": "CaseNormalizer", "params": {"fields": ["text"], "case": "lower"},
-         "position": [260, 0]},
+         "position": [220, 0]},
         {"id": "emails", "class": "EmailExtractor", "params": {"field": "text", "target": "emails"},
-         "position": [520, 40]},
-        {"id": "out", "class": "Collect", "params": {}, "position": [780, 0]},
+         "position": [440, 30]},
+        {"id": "out", "class": "Collect", "params": {}, "position": [660, 0]},
     ],
     "wires": [
         {"id": "w1", "from": ["reader", "out"], "to": ["lower", "in"]},

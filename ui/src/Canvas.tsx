@@ -169,7 +169,7 @@ export function Canvas(props: Props) {
         >
           <Background gap={20} />
           <Controls />
-          <MiniMap pannable zoomable />
+          <MiniMap pannable zoomable style={{ width: 160, height: 100 }} />
         </ReactFlow>
       </div>
     </StatsContext.Provider>
