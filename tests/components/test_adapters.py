@@ -61,7 +61,7 @@ def test_csv_reader_makes_one_document_per_row_keeping_the_metadata():
 
 
 def test_csv_reader_delimiter_byte_order_mark_and_short_rows():
-    body = codecs.BOM_UTF8 + "a;b;c\n1;2;3\n4;5\n".encode()
+    body = codecs.BOM_UTF8 + b"a;b;c\n1;2;3\n4;5\n"
     out, _ = docs_of(CsvReader(params={"delimiter": ";"}), body)
     assert out == [{"a": "1", "b": "2", "c": "3"}, {"a": "4", "b": "5"}]
 

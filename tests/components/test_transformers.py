@@ -107,7 +107,8 @@ def test_date_normalizer_writes_to_a_target_and_skips_missing_dates():
 
 @pytest.mark.parametrize("value", ["next tuesday", "31/31/2010", True, [2010], 1e20])
 def test_an_unreadable_date_fails_that_document_naming_the_value(value):
-    sinks = run_component(DateNormalizer(params={"field": "d"}), [{"d": value}, {"d": "2010-09-14"}])
+    normalizer = DateNormalizer(params={"field": "d"})
+    sinks = run_component(normalizer, [{"d": value}, {"d": "2010-09-14"}])
     assert sinks["out"].docs == [{"d": "2010-09-14"}]
     [failed] = sinks["error"].packets
     assert failed.data == {"d": value}
