@@ -35,7 +35,9 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser, server: str) -> Iterator[Page]:
-    context = browser.new_context(base_url=server, viewport={"width": 1400, "height": 850}, accept_downloads=True)
+    context = browser.new_context(
+        base_url=server, viewport={"width": 1400, "height": 850}, accept_downloads=True
+    )
     pg = context.new_page()
     pg.set_default_timeout(10_000)
     yield pg

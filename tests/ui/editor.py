@@ -43,7 +43,9 @@ def put_graph(api: httpx.Client, graph: dict[str, Any]) -> dict[str, Any]:
     return api.get("/graph").json()
 
 
-def create(api: httpx.Client, cls: str, component_id: str, position: tuple[int, int], **params: Any) -> None:
+def create(
+    api: httpx.Client, cls: str, component_id: str, position: tuple[int, int], **params: Any
+) -> None:
     body = {"class": cls, "id": component_id, "position": list(position), "params": params}
     response = api.post("/filters", json=body)
     assert response.status_code == 201, response.text

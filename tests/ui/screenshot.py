@@ -31,22 +31,24 @@ def main() -> int:
         with httpx.Client(base_url=url, timeout=30) as api:
             api.put("/graph", json=DEMO_GRAPH).raise_for_status()
             with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
+                browser = p.chromium.launch(
+                    executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS
+                )
                 page = browser.new_page(base_url=url, viewport={"width": 1360, "height": 760})
                 page.goto("/")
                 expect(page.locator(".react-flow__edge")).to_have_count(len(DEMO_GRAPH["wires"]))
                 api.post("/docs?wait=true", json=DOCUMENTS).raise_for_status()
-                expect(page.locator('.react-flow__node[data-id="out"] [data-testid=counter-in]')).to_have_text(
-                    f"in {len(DOCUMENTS)}"
-                )
+                expect(
+                    page.locator('.react-flow__node[data-id="out"] [data-testid=counter-in]')
+                ).to_have_text(f"in {len(DOCUMENTS)}")
                 page.locator('.react-flow__node[data-id="lower"]').click()
                 page.get_by_test_id("docs-toggle").click()
                 page.get_by_test_id("docs-input").fill('{"text": "Ping DAVE@example.com"}')
                 page.get_by_test_id("docs-send").click()
                 expect(page.get_by_test_id("docs-results")).to_be_visible()
-                expect(page.locator('.react-flow__node[data-id="out"] [data-testid=counter-in]')).to_have_text(
-                    f"in {len(DOCUMENTS) + 1}"
-                )
+                expect(
+                    page.locator('.react-flow__node[data-id="out"] [data-testid=counter-in]')
+                ).to_have_text(f"in {len(DOCUMENTS) + 1}")
                 page.get_by_test_id("palette-JsonReader").hover()
                 page.mouse.move(700, 600)
                 page.wait_for_timeout(300)

@@ -27,7 +27,9 @@ def test_dragging_a_palette_class_creates_a_component(page: Page, api: httpx.Cli
     assert [c["id"] for c in api.get("/graph").json()["components"]] == [component_id]
 
 
-def test_a_class_with_required_params_asks_for_them_when_dropped(page: Page, api: httpx.Client) -> None:
+def test_a_class_with_required_params_asks_for_them_when_dropped(
+    page: Page, api: httpx.Client
+) -> None:
     open_editor(page)
     page.get_by_test_id("palette-CaseNormalizer").drag_to(
         page.locator(".react-flow__pane"), target_position={"x": 400, "y": 250}
@@ -67,7 +69,9 @@ def test_connecting_two_ports_creates_a_wire(page: Page, api: httpx.Client) -> N
     assert [(w["from"], w["to"]) for w in wires] == [(["reader", "out"], ["lower", "in"])]
 
 
-def test_a_refused_wire_shows_the_servers_message_and_leaves_no_wire(page: Page, api: httpx.Client) -> None:
+def test_a_refused_wire_shows_the_servers_message_and_leaves_no_wire(
+    page: Page, api: httpx.Client
+) -> None:
     create(api, "CaseNormalizer", "a", (0, 100), fields=["text"])
     create(api, "CaseNormalizer", "b", (350, 100), fields=["text"])
     assert api.post("/wires", json={"from": ["a", "out"], "to": ["b", "in"]}).status_code == 201
@@ -144,10 +148,11 @@ def test_a_change_made_elsewhere_appears_without_reloading(page: Page, api: http
 
 def test_reloading_shows_what_the_server_holds(page: Page, api: httpx.Client) -> None:
     open_editor(page)
-    page.get_by_test_id("palette-JsonReader").drag_to(page.locator(".react-flow__pane"), target_position={"x": 300, "y": 200})
+    page.get_by_test_id("palette-JsonReader").drag_to(
+        page.locator(".react-flow__pane"), target_position={"x": 300, "y": 200}
+    )
     expect(page.locator(".react-flow__node")).to_have_count(1)
     page.reload()
     expect(page.locator(".react-flow__node")).to_have_count(1)
     ids = [c["id"] for c in api.get("/graph").json()["components"]]
     expect(page.locator(".react-flow__node")).to_have_attribute("data-id", ids[0])
-

@@ -13,7 +13,12 @@ INNER = {
     "pypes": 1,
     "name": "inner",
     "components": [
-        {"id": "tag", "class": "SetField", "params": {"field": "seen", "value": True}, "position": [0, 0]},
+        {
+            "id": "tag",
+            "class": "SetField",
+            "params": {"field": "seen", "value": True},
+            "position": [0, 0],
+        },
         {"id": "inner_out", "class": "Collect", "params": {}, "position": [300, 0]},
     ],
     "wires": [{"id": "iw1", "from": ["tag", "out"], "to": ["inner_out", "in"]}],
@@ -21,15 +26,22 @@ INNER = {
 
 
 def test_double_clicking_a_composite_opens_its_subgraph(page: Page, api: httpx.Client) -> None:
-    put_graph(api, {
-        "pypes": 1,
-        "name": "outer",
-        "components": [
-            {"id": "remote", "class": "Composite", "params": {"provider": "inline", "graph": INNER},
-             "position": [100, 100]},
-        ],
-        "wires": [],
-    })
+    put_graph(
+        api,
+        {
+            "pypes": 1,
+            "name": "outer",
+            "components": [
+                {
+                    "id": "remote",
+                    "class": "Composite",
+                    "params": {"provider": "inline", "graph": INNER},
+                    "position": [100, 100],
+                },
+            ],
+            "wires": [],
+        },
+    )
     open_editor(page)
     remote = node(page, "remote")
     expect(remote.get_by_test_id("state-badge")).to_be_visible()

@@ -16,7 +16,9 @@ def test_sending_documents_shows_the_results(page: Page, api: httpx.Client) -> N
 
     page.get_by_test_id("docs-toggle").click()
     panel = page.get_by_test_id("docs-panel")
-    panel.get_by_test_id("docs-input").fill('[{"text": "Write to Alice@Example.COM"}, {"text": "nobody here"}]')
+    panel.get_by_test_id("docs-input").fill(
+        '[{"text": "Write to Alice@Example.COM"}, {"text": "nobody here"}]'
+    )
     panel.get_by_test_id("docs-send").click()
 
     results = panel.get_by_test_id("docs-results")
@@ -43,7 +45,9 @@ def test_live_counters_change_after_a_post(page: Page, api: httpx.Client) -> Non
     collected = node(page, "out").get_by_test_id("counter-in")
     expect(collected).to_contain_text("0")
 
-    response = api.post("/docs?wait=true", json=[{"text": f"user{i}@example.com"} for i in range(3)])
+    response = api.post(
+        "/docs?wait=true", json=[{"text": f"user{i}@example.com"} for i in range(3)]
+    )
     assert response.status_code == 200, response.text
 
     expect(collected).to_have_text("in 3")

@@ -24,7 +24,9 @@ def test_import_then_export_round_trips(page: Page, api: httpx.Client, tmp_path:
     expect(page.locator(".react-flow__node")).to_have_count(len(DEMO_GRAPH["components"]))
     expect(page.locator(".react-flow__edge")).to_have_count(len(DEMO_GRAPH["wires"]))
     for component in DEMO_GRAPH["components"]:
-        expect(page.locator(f'.react-flow__node[data-id="{component["id"]}"]')).to_contain_text(component["class"])
+        expect(page.locator(f'.react-flow__node[data-id="{component["id"]}"]')).to_contain_text(
+            component["class"]
+        )
 
     with page.expect_download() as download_info:
         page.get_by_test_id("export-button").click()
@@ -35,7 +37,9 @@ def test_import_then_export_round_trips(page: Page, api: httpx.Client, tmp_path:
     assert _shape(exported) == _shape(DEMO_GRAPH)
 
 
-def test_importing_a_bad_file_shows_why_and_keeps_the_graph(page: Page, api: httpx.Client, tmp_path: Path) -> None:
+def test_importing_a_bad_file_shows_why_and_keeps_the_graph(
+    page: Page, api: httpx.Client, tmp_path: Path
+) -> None:
     bad = copy.deepcopy(DEMO_GRAPH)
     bad["components"][1]["class"] = "NoSuchComponent"
     source = tmp_path / "bad.json"

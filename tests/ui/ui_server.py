@@ -32,10 +32,18 @@ DEMO_GRAPH: dict[str, Any] = {
     "name": "demo",
     "components": [
         {"id": "reader", "class": "JsonReader", "params": {}, "position": [0, 30]},
-        {"id": "lower", "class": "CaseNormalizer", "params": {"fields": ["text"], "case": "lower"},
-         "position": [220, 0]},
-        {"id": "emails", "class": "EmailExtractor", "params": {"field": "text", "target": "emails"},
-         "position": [440, 30]},
+        {
+            "id": "lower",
+            "class": "CaseNormalizer",
+            "params": {"fields": ["text"], "case": "lower"},
+            "position": [220, 0],
+        },
+        {
+            "id": "emails",
+            "class": "EmailExtractor",
+            "params": {"field": "text", "target": "emails"},
+            "position": [440, 30],
+        },
         {"id": "out", "class": "Collect", "params": {}, "position": [660, 0]},
     ],
     "wires": [
@@ -64,8 +72,19 @@ def pypes_server(config_dir: Path, *args: str, timeout: float = 30.0) -> Iterato
     config_dir.mkdir(parents=True, exist_ok=True)
     log = (config_dir / "server.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pypes", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--config", str(config_dir), *args],
+        [
+            sys.executable,
+            "-m",
+            "pypes",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--config",
+            str(config_dir),
+            *args,
+        ],
         cwd=config_dir,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -76,14 +95,18 @@ def pypes_server(config_dir: Path, *args: str, timeout: float = 30.0) -> Iterato
         deadline = time.monotonic() + timeout
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"pypes serve exited with {proc.returncode}:\n{_tail(config_dir)}")
+                raise RuntimeError(
+                    f"pypes serve exited with {proc.returncode}:\n{_tail(config_dir)}"
+                )
             try:
                 if httpx.get(f"{url}/health", timeout=1.0).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"pypes serve did not answer /health in {timeout}s:\n{_tail(config_dir)}")
+                raise RuntimeError(
+                    f"pypes serve did not answer /health in {timeout}s:\n{_tail(config_dir)}"
+                )
             time.sleep(0.1)
         yield url
     finally:
@@ -113,5 +136,7 @@ def browser_test_marks() -> list[Any]:
             not (DIST / "index.html").exists(),
             reason="ui/dist is missing: build the editor first (cd ui && npm ci && npm run build)",
         ),
-        pytest.mark.skipif(chromium_path() is None, reason="chromium is not installed (apt-get install chromium)"),
+        pytest.mark.skipif(
+            chromium_path() is None, reason="chromium is not installed (apt-get install chromium)"
+        ),
     ]
