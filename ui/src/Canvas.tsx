@@ -144,6 +144,18 @@ export function Canvas(props: Props) {
     [screenToFlowPosition],
   );
 
+  // A wire with documents waiting shows how many (and turns amber when it is filling up).
+  const shownEdges = useMemo(() => {
+    const fill = readOnly ? undefined : stats?.wires;
+    if (!fill) return edges;
+    return edges.map((e) => {
+      const q = fill[e.id];
+      if (!q || !q.queued) return e;
+      const busy = q.capacity ? q.queued / q.capacity > 0.5 : false;
+      return { ...e, label: `${q.queued} queued`, className: `${e.className ?? ""}${busy ? " wire-busy" : ""}` };
+    });
+  }, [edges, stats, readOnly]);
+
   const live: Record<string, ComponentStats> = useMemo(() => (readOnly ? {} : (stats?.components ?? {})), [readOnly, stats]);
 
   return (
@@ -151,7 +163,7 @@ export function Canvas(props: Props) {
       <div className="canvas" data-testid="canvas" onDragOver={onDragOver} onDrop={onDrop}>
         <ReactFlow<ComponentNodeType, Edge>
           nodes={nodes}
-          edges={edges}
+          edges={shownEdges}
           nodeTypes={nodeTypes}
           onNodesChange={onNodesChange}
           onEdgesChange={onEdgesChange}
