@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--graph", help="start with this graph file")
     serve.add_argument("--token", help="a bearer token with every scope")
     serve.add_argument("--log-level", dest="log_level", help="debug, info, warning …")
+    serve.add_argument("--workers", type=int, help="server processes sharing the port")
     serve.add_argument("--durable", action="store_true", default=None,
                        help="journal accepted documents in the config dir; replay after a crash")
     serve.set_defaults(func=cmd_serve)
@@ -72,6 +73,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = load_settings(
         args.config, host=args.host, port=args.port, data=args.data, graph=args.graph,
         token=args.token, log_level=args.log_level, durable=args.durable,
+        workers=args.workers,
     )
     serve(settings)
     return 0

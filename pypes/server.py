@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
+import os
+import signal
 import socket
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -30,6 +34,7 @@ log = logging.getLogger("pypes.server")
 ROUTERS: list[APIRouter] = [filters.router, wires.router, graph.router, docs.router, sinks.router,
                             stats.router]
 UI_DIST = Path(__file__).resolve().parent.parent / "ui" / "dist"
+FOLLOW_INTERVAL = 0.25  # seconds between checks for a graph stored by another process
 
 
 def create_app(engine: Engine, settings: Settings, *, stop_engine: bool = True,
@@ -136,24 +141,98 @@ def bind(host: str, port: int) -> socket.socket:
 
 def serve(settings: Settings, *, routers: Iterable[APIRouter] = (),
           on_listen: Callable[[str, Engine, FastAPI], None] | None = None) -> None:
-    """Start the engine, bind, and serve until SIGINT/SIGTERM; then stop every component."""
+    """Bind, start the engine, and serve until SIGINT/SIGTERM; then stop every component.
+    With ``workers > 1``, that many processes share the socket (see ``serve_forked``)."""
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     check_bind(settings)
-    engine, graph = build_engine(settings)
+    if settings.workers > 1 and settings.durable:
+        raise PypesError("--durable cannot be combined with --workers yet: "
+                         "run one durable process per config directory")
     sock = bind(settings.host, settings.port)
+    host, port = sock.getsockname()[:2]
+    url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+    if settings.workers > 1:
+        serve_forked(settings, sock, url, routers)
+    else:
+        serve_process(settings, sock, url, routers, on_listen)
+
+
+def serve_process(settings: Settings, sock: socket.socket, url: str,
+                  routers: Iterable[APIRouter] = (),
+                  on_listen: Callable[[str, Engine, FastAPI], None] | None = None,
+                  follow_store: bool = False, announce: bool = True) -> None:
+    """One server process: its engine, its app, uvicorn on the bound socket."""
+    engine, graph = build_engine(settings)
     engine.start(graph)
     engine.recover()
     app = create_app(engine, settings, routers=routers)
-    host, port = sock.getsockname()[:2]
-    url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
-    print(f"Pypes serving graph {graph.name!r} (rev {graph.rev}) on {url}", file=sys.stderr,
-          flush=True)
+    if announce:
+        print(f"Pypes serving graph {graph.name!r} (rev {graph.rev}) on {url}",
+              file=sys.stderr, flush=True)
     if on_listen is not None:
         on_listen(url, engine, app)
+    if follow_store:
+        threading.Thread(target=_follow, args=(engine,), name="pypes-follow", daemon=True).start()
     config = uvicorn.Config(app, log_level=settings.log_level, timeout_graceful_shutdown=5,
                             access_log=False)
     try:
         uvicorn.Server(config).run(sockets=[sock])
     finally:
         engine.stop()
+
+
+def _follow(engine: Engine) -> None:
+    """Keep this process's graph in step with changes other processes store."""
+    while True:
+        time.sleep(FOLLOW_INTERVAL)
+        try:
+            engine.follow_store().result()
+        except PypesError:
+            return  # the engine stopped
+        except Exception:  # noqa: BLE001 - a bad stored graph is logged, the old one kept
+            log.exception("could not take the graph another worker process stored")
+
+
+def serve_forked(settings: Settings, sock: socket.socket, url: str,
+                 routers: Iterable[APIRouter] = ()) -> None:
+    """``workers`` processes accept on one socket, each running the graph. A graph change
+    made through any of them is stored under a lock and picked up by the others within
+    ``FOLLOW_INTERVAL``. A process that dies is started again; SIGTERM stops them all."""
+    children: dict[int, int] = {}  # pid -> slot
+    stopping = False
+
+    def start(slot: int) -> None:
+        pid = os.fork()
+        if pid == 0:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            try:
+                serve_process(settings, sock, url, routers, follow_store=True, announce=False)
+            finally:
+                os._exit(0)
+        children[pid] = slot
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for slot in range(settings.workers):
+        start(slot)
+    print(f"Pypes serving with {settings.workers} processes on {url}", file=sys.stderr,
+          flush=True)
+    while children:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            break
+        slot = children.pop(pid, None)
+        if slot is not None and not stopping:
+            log.warning("worker process %d exited (status %d); starting another", pid, status)
+            time.sleep(0.5)
+            start(slot)

@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     max_documents: int = Field(100_000, ge=1)
     max_depth: int = Field(64, ge=1)
     log_level: str = "info"
+    workers: int = Field(1, ge=1, le=64, description="server processes sharing the port")
     ec2: dict[str, Any] = Field(
         default_factory=dict, description="defaults for ec2 composites (pypes.cloud.ec2)")
 

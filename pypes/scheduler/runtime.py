@@ -18,6 +18,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import Future
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -222,22 +223,39 @@ class Engine:
     def change(
         self, edit: Callable[[Graph], Graph | None], if_match: int | None = None
     ) -> Future[Graph]:
-        """Apply ``edit`` to a copy of the graph; validate, bump ``rev``, persist, apply."""
+        """Apply ``edit`` to a copy of the graph; validate, bump ``rev``, persist, apply.
+
+        With a store, the change holds the store's lock and starts from the newest stored
+        graph, so servers sharing a config dir (``serve --workers N``) never lose a change.
+        """
 
         def run() -> Graph:
-            current = self.graph
-            if if_match is not None and if_match != current.rev:
-                raise StaleRevision(
-                    f"the graph is at revision {current.rev}, not {if_match}", current.rev
-                )
-            draft = current.model_copy(deep=True)
-            new = edit(draft) or draft
-            new.number_wires()
-            new.rev = current.rev + 1
-            self._install(new, persist=True)
-            return new
+            with self.store.locked() if self.store is not None else nullcontext():
+                self._catch_up()
+                current = self.graph
+                if if_match is not None and if_match != current.rev:
+                    raise StaleRevision(
+                        f"the graph is at revision {current.rev}, not {if_match}", current.rev
+                    )
+                draft = current.model_copy(deep=True)
+                new = edit(draft) or draft
+                new.number_wires()
+                new.rev = current.rev + 1
+                self._install(new, persist=True)
+                return new
 
         return self._submit(run)
+
+    def follow_store(self) -> Future[bool]:
+        """Take the stored graph if another process sharing the store changed it."""
+        return self._submit(self._catch_up)
+
+    def _catch_up(self) -> bool:
+        stored = self.store.load_if_changed() if self.store is not None else None
+        if stored is None or stored.rev <= self.graph.rev:
+            return False
+        self._install(stored)
+        return True
 
     def call(self, fn: Callable[[], Any]) -> Future[Any]:
         """Run ``fn`` on the engine thread, between two batches."""

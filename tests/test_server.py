@@ -1,0 +1,90 @@
+"""``pypes serve`` as a user runs it: a real uvicorn process on a loopback port."""
+
+import subprocess
+import sys
+import time
+
+import httpx
+import orjson
+
+from pypes.testing import ServerProcess
+
+DEMO = {
+    "pypes": 1, "name": "two", "components": [
+        {"id": "reader", "class": "JsonReader"},
+        {"id": "out", "class": "Collect"}],
+    "wires": [{"from": ["reader", "out"], "to": ["out", "in"]}]}
+
+
+def wait_until(check, seconds=10.0):
+    """Poll ``check`` until it is true (the test fails by assertion, not by timing)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_serve_apply_restart_and_come_back_with_the_same_graph(tmp_path):
+    (tmp_path / "g.json").write_bytes(orjson.dumps(DEMO))
+    with ServerProcess(tmp_path, "--graph", str(tmp_path / "g.json")) as server:
+        api = httpx.Client(base_url=server.url)
+        assert api.post("/filters", json={"class": "CaseNormalizer", "id": "lower",
+                                          "params": {"fields": ["text"]}}).status_code == 201
+        api.delete("/wires/w1")
+        api.post("/wires", json={"from": ["reader", "out"], "to": ["lower", "in"]})
+        api.post("/wires", json={"from": ["lower", "out"], "to": ["out", "in"]})
+        r = api.post("/docs?wait=true", json=[{"text": "ABC"}])
+        assert r.json()["results"] == [{"text": "abc"}]
+        exported = api.get("/graph").json()
+    with ServerProcess(tmp_path) as again:
+        assert httpx.get(f"{again.url}/graph").json() == exported
+        r = httpx.post(f"{again.url}/docs?wait=true", json={"text": "XY"})
+        assert r.json()["results"] == [{"text": "xy"}]
+
+
+def test_demo_graph_from_the_config_dir(tmp_path):
+    (tmp_path / "demo.json").write_bytes(open("config/demo.json", "rb").read())
+    with ServerProcess(tmp_path) as server:
+        r = httpx.post(f"{server.url}/docs?wait=true",
+                       json=[{"text": "Mail Ann@Example.org now"}])
+        assert r.json()["results"] == [{"text": "mail ann@example.org now",
+                                         "emails": ["ann@example.org"]}]
+        page = httpx.get(f"{server.url}/").text
+        assert "Pypes" in page
+
+
+def test_events_stream_sends_stats(tmp_path):
+    (tmp_path / "g.json").write_bytes(orjson.dumps(DEMO))
+    with ServerProcess(tmp_path, "--graph", str(tmp_path / "g.json")) as server:
+        with httpx.stream("GET", f"{server.url}/events", timeout=10) as events:
+            lines = events.iter_lines()
+            data = next(line for line in lines if line.startswith("data: "))
+            assert orjson.loads(data[6:])["components"]["out"]["class"] == "Collect"
+            httpx.post(f"{server.url}/filters", json={"class": "Null"})
+            assert next(line for line in lines if line.startswith("event: ")) == "event: graph"
+
+
+def test_refuses_a_public_address_without_a_token(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "pypes", "serve", "--host", "0.0.0.0",
+                           "--port", "0", "--config", str(tmp_path)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "refusing to listen on 0.0.0.0 without a token" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_workers_share_the_port_and_follow_graph_changes(tmp_path):
+    (tmp_path / "g.json").write_bytes(orjson.dumps(DEMO))
+    with ServerProcess(tmp_path, "--graph", str(tmp_path / "g.json"), "--workers", "2") as srv:
+        for n in range(6):  # each request may land on either process; none is lost
+            made = httpx.post(f"{srv.url}/filters", json={"class": "Null", "id": f"n{n}"})
+            assert made.status_code == 201, made.text
+
+        def every_process_has_all() -> bool:
+            graphs = [httpx.get(f"{srv.url}/graph").json() for _ in range(8)]
+            return all(len(g["components"]) == 8 and g["rev"] == 6 for g in graphs)
+
+        assert wait_until(every_process_has_all)
+    assert srv.process.returncode is not None
