@@ -150,8 +150,11 @@ class DelayParams(Params):
 
 
 class Delay(Component):
-    """Holds what arrives for ``ms`` milliseconds, then passes it on — for demos and for
-    testing back-pressure. The rest of the graph keeps running while it waits."""
+    """Holds what arrives for ``ms`` milliseconds, then passes it on.
+
+    For demos and for testing back-pressure: the rest of the graph keeps running while it
+    waits, and it takes no more than the wire after it has room for.
+    """
 
     type = "Operator"
     inputs = {"in": "documents"}
