@@ -109,6 +109,7 @@ class Engine:
         self._watched: dict[str, Receipt] = {}
         self._waiting: list[tuple[Receipt, Future[Receipt]]] = []
         self._seen_keys: OrderedDict[str, Receipt] = OrderedDict()
+        self.idempotency_keys = 10_000  # receipts kept to answer a repeated key
 
     # lifecycle
 
@@ -497,7 +498,7 @@ class Engine:
     def _remember(self, key: str, receipt: Receipt) -> None:
         with self._lock:
             self._seen_keys[key] = receipt
-            while len(self._seen_keys) > 10_000:
+            while len(self._seen_keys) > self.idempotency_keys:
                 self._seen_keys.popitem(last=False)
 
     def _on_failure(self, component_id: str, packet: Packet, error: str, dead: bool) -> None:
