@@ -336,8 +336,14 @@ def _local(name: str) -> str:
     return name.rpartition(":")[2]
 
 
-def element_document(element: ET.Element) -> dict[str, Any]:
+MAX_DEPTH = 64  # as for posted JSON: deeper documents are refused, not half-read
+
+
+def element_document(element: ET.Element, depth: int = MAX_DEPTH) -> dict[str, Any]:
     """An element as a document: its attributes, its own text, then its children."""
+    if depth <= 0:
+        raise ComponentError(f"XML element <{element.tag}> is nested deeper than "
+                             f"{MAX_DEPTH} levels below a matching element")
     doc: dict[str, Any] = dict(element.attrib)
     text = (element.text or "").strip()
     if text:
@@ -345,7 +351,7 @@ def element_document(element: ET.Element) -> dict[str, Any]:
     children: dict[str, Any] = {}
     repeated: set[str] = set()
     for child in element:
-        tag, value = child.tag, _value(child)
+        tag, value = child.tag, _value(child, depth - 1)
         if tag not in children:
             children[tag] = value
         elif tag in repeated:
@@ -357,7 +363,7 @@ def element_document(element: ET.Element) -> dict[str, Any]:
     return doc
 
 
-def _value(element: ET.Element) -> Any:
+def _value(element: ET.Element, depth: int) -> Any:
     if not len(element) and not element.attrib:
         return (element.text or "").strip()
-    return element_document(element)
+    return element_document(element, depth)

@@ -184,3 +184,11 @@ def test_xml_reader_rejects_malformed_xml_and_bad_paths():
     with pytest.raises(ValidationError) as info:
         XmlReader(params={"path": "./item[@a="})
     assert info.value.errors()[0]["loc"] == ("path",)
+
+
+def test_xml_reader_refuses_elements_nested_too_deep():
+    deep = b"<r><item>" + b"<a>" * 100 + b"x" + b"</a>" * 100 + b"</item></r>"
+    out, errors = docs_of(XmlReader(), deep)
+    assert out == [] and "nested deeper than 64 levels" in errors[0].meta["error"]["error"]
+    fine = b"<r><item>" + b"<a>" * 10 + b"x" + b"</a>" * 10 + b"</item></r>"
+    assert len(docs_of(XmlReader(), fine)[0]) == 1
