@@ -51,8 +51,9 @@ class Context:
     """What the running engine offers its components.
 
     ``on_failure(component_id, packet, error, dead_letter)`` records a failed packet (stored
-    as a dead letter when ``dead_letter`` is true); ``on_result(packets)`` is told of the
-    packets that reach a result sink; ``wake()`` asks for another pass from any thread (for
+    as a dead letter when ``dead_letter`` is true); ``on_result(packets)`` hands the packets
+    that reach a result sink to the requests waiting for them and returns the rest, which
+    the sink keeps; ``wake()`` asks for another pass from any thread (for
     components fed from outside, such as a composite's results); ``loop`` is the engine's
     asyncio loop, ``None`` when the graph runs without one; ``data_dir`` is where file
     publishers may write; ``services`` holds server-wide objects a component may need
@@ -61,7 +62,7 @@ class Context:
 
     data_dir: Path = field(default_factory=Path.cwd)
     on_failure: Callable[[str, Packet, str, bool], None] = lambda cid, p, error, dead: None
-    on_result: Callable[[list[Packet]], None] = lambda packets: None
+    on_result: Callable[[list[Packet]], list[Packet]] = lambda packets: packets
     wake: Callable[[], None] = lambda: None
     loop: Any = None
     services: dict[str, Any] = field(default_factory=dict)

@@ -28,8 +28,9 @@ class Collect(Component):
     """Holds the documents that reach it, for reading over HTTP.
 
     Read them with ``GET /sinks/{id}?after=<cursor>`` (long-poll with ``wait``) and
-    acknowledge with ``DELETE /sinks/{id}?upto=<cursor>``; ``POST /docs?wait=true`` returns
-    the documents that reached a Collect in that pass. When full, the graph backs up.
+    acknowledge with ``DELETE /sinks/{id}?upto=<cursor>``. ``POST /docs?wait=true`` returns
+    the documents of its batch in its answer instead (they are not kept here too). When
+    full, the graph backs up rather than drop anything.
     """
 
     type = "Publisher"
@@ -55,8 +56,7 @@ class Collect(Component):
             inbox.clear()
         else:
             packets = [inbox.popleft() for _ in range(limit)]
-        self.context.on_result(packets)
-        self.sink.extend([p.data for p in packets])
+        self.sink.extend([p.data for p in self.context.on_result(packets)])
         self.counters.received += len(packets)
         return len(packets)
 

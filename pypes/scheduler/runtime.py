@@ -508,14 +508,19 @@ class Engine:
         if receipt is not None:
             receipt.errors += 1
 
-    def _on_result(self, packets: list[Packet]) -> None:
+    def _on_result(self, packets: list[Packet]) -> list[Packet]:
+        """Give waited-for batches their results; return the packets nobody waits for."""
         watched = self._watched
         if not watched:
-            return
+            return packets
+        unclaimed = []
         for packet in packets:
             receipt = watched.get(packet.meta.get("batch"))  # type: ignore[arg-type]
-            if receipt is not None:
+            if receipt is None:
+                unclaimed.append(packet)
+            else:
                 receipt.results.append(packet.data)
+        return unclaimed
 
 
 def _component_stats(component: Component) -> dict[str, Any]:

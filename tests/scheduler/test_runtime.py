@@ -23,7 +23,7 @@ def docs(*texts):
 
 
 def test_change_bumps_rev_persists_and_keeps_unchanged_components(engine, tmp_path):
-    engine.ingest(docs("a"), wait=True).result()
+    engine.ingest(docs("a")).result()
     collect = engine.components["out"]
 
     def add_mark(g: Graph) -> None:
@@ -61,10 +61,16 @@ def test_params_change_replaces_component_and_takes_effect(engine):
 
 
 def test_idempotency_key_is_answered_once(engine):
-    first = engine.ingest(docs("a"), wait=True, key="k1").result()
-    again = engine.ingest(docs("a"), wait=True, key="k1").result()
+    first = engine.ingest(docs("a"), key="k1").result()
+    again = engine.ingest(docs("a"), key="k1").result()
     assert again.duplicate and again.batch == first.batch
     assert len(engine.components["out"].sink) == 1
+
+
+def test_waited_results_are_answered_not_also_kept_in_the_sink(engine):
+    assert engine.ingest(docs("a"), wait=True).result().results == [{"text": "A"}]
+    engine.ingest(docs("b")).result()
+    assert engine.components["out"].sink.read()[0] == [{"text": "B"}]
 
 
 def test_route_without_adapter_is_not_found(engine):
