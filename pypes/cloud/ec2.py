@@ -326,6 +326,11 @@ class Ec2Provider(Provider):
             reply = self._ec2().describe_instances(InstanceIds=[instance.handle])
             for reservation in reply["Reservations"]:
                 for inst in reservation["Instances"]:
+                    reason = inst.get("StateReason", {}).get("Message")
+                    if reason:
+                        instance.details["state_reason"] = reason
+                    if inst.get("PrivateIpAddress"):
+                        instance.details["private_ip"] = inst["PrivateIpAddress"]
                     return str(inst["State"]["Name"])
             return "gone"
 
@@ -371,6 +376,17 @@ class Ec2Provider(Provider):
         else:
             log.warning("instance %s still %s %.0f s after TerminateInstances", iid, state,
                         self.config.terminate_timeout)
+
+    def failure(self, instance: Instance) -> str | None:
+        """What the cloud says about an instance whose worker died or never registered."""
+        state = instance.details.get("state", "unknown")
+        reason = instance.details.get("state_reason")
+        master = self.config.master_url or instance.spec.master_url
+        if state in LIVE_STATES:
+            return (f"instance {instance.handle} is {state} but its worker has not registered "
+                    f"with {master}: check that the image has pypes and that the instance can "
+                    "reach that URL (its console output tells more)")
+        return f"instance {instance.handle} is {state}" + (f": {reason}" if reason else "")
 
     async def reap_orphans(self, owner: str | None = None, keep: Iterable[str] = ()) -> list[str]:
         """Terminate instances tagged with ``owner`` (this server) not in ``keep``; the ones
