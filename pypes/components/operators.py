@@ -75,12 +75,17 @@ class Collate(Component):
         super().__init__(id, params)
         self._groups: dict[Any, _Group] = {}
         self._timer: asyncio.TimerHandle | None = None
+        self._resized = False
 
     def run(self) -> None:
         while True:
             params = self.params
             field = params.field
             groups = self._groups
+            if self._resized:
+                self._resized = False
+                for key in [k for k, g in groups.items() if len(g.packets) >= params.size]:
+                    self._send(groups.pop(key))
             for packet in self.receive_all("in"):
                 value = packet.data.get(field) if field else None
                 key = _hashable(value)
@@ -127,6 +132,8 @@ class Collate(Component):
         return {"held": sum(len(g.packets) for g in self._groups.values())}
 
     def reconfigure(self, params: BaseModel) -> bool:
+        # A new size or wait keeps the groups held so far; a new field needs new groups.
+        self._resized = True
         return getattr(params, "field", None) == self.params.field
 
     async def close(self) -> None:

@@ -4,7 +4,11 @@ import pytest
 from pydantic import ValidationError
 
 from pypes.components.adapters import CsvReader, HtmlReader, JsonReader, TextReader, XmlReader
+from pypes.components.registry import Registry
+from pypes.graph import Graph
+from pypes.ingest import parse_body
 from pypes.packet import Packet
+from pypes.scheduler import Engine
 from pypes.testing import run_component, run_graph
 
 
@@ -192,3 +196,29 @@ def test_xml_reader_refuses_elements_nested_too_deep():
     assert out == [] and "nested deeper than 64 levels" in errors[0].meta["error"]["error"]
     fine = b"<r><item>" + b"<a>" * 10 + b"x" + b"</a>" * 10 + b"</item></r>"
     assert len(docs_of(XmlReader(), fine)[0]) == 1
+
+
+def test_an_rss_feed_posted_raw_becomes_dated_documents_in_a_running_graph(tmp_path):
+    graph = Graph.load({
+        "pypes": 1,
+        "components": [
+            {"id": "rss", "class": "XmlReader", "params": {"path": ".//item"}},
+            {"id": "date", "class": "DateNormalizer", "params": {"field": "pubDate"}},
+            {"id": "keep", "class": "DeleteField", "params": {"fields": ["guid", "creator"]}},
+            {"id": "out", "class": "Collect"},
+        ],
+        "wires": [
+            {"from": ["rss", "out"], "to": ["date", "in"]},
+            {"from": ["date", "out"], "to": ["keep", "in"]},
+            {"from": ["keep", "out"], "to": ["out", "in"]},
+        ],
+    })
+    with Engine(Registry.discover(), data_dir=tmp_path) as engine:
+        engine.start(graph)
+        receipt = engine.ingest(parse_body(RSS, "application/rss+xml"), wait=True).result(10)
+    assert receipt.errors == 0
+    assert receipt.results == [
+        {"title": "First", "link": "http://example.com/1",
+         "pubDate": "2010-09-14T10:00:00+00:00", "category": ["a", "b"]},
+        {"title": "Second & last", "category": "c"},
+    ]

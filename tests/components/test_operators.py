@@ -118,6 +118,15 @@ def test_collate_held_documents_become_dead_letters_when_it_is_removed(tmp_path)
         assert len(engine.dead_letters) == 1
 
 
+def test_a_smaller_size_sends_the_groups_that_are_now_full():
+    collate = Collate(params={"size": 5})
+    run_component(collate, [{"n": 1}, {"n": 2}, {"n": 3}])
+    new = Collate.Params.model_validate({"size": 2})
+    assert collate.reconfigure(new)
+    collate.params = new
+    assert run_component(collate)["out"].docs == [{"documents": [{"n": 1}, {"n": 2}, {"n": 3}]}]
+
+
 def test_delay_holds_documents_without_stopping_the_rest_of_the_graph(tmp_path):
     graph = chain(("in", "JsonReader", {}), ("delay", "Delay", {"ms": 300}),
                   ("slow", "Collect", {}),
