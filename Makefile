@@ -33,6 +33,7 @@ bench: install
 	$(PY) -m bench.engine
 	$(PY) -m bench.http
 	$(PY) -m bench.composite
+	$(PY) -m bench.scale
 
 lint: install
 	$(VENV)/bin/ruff check pypes tests bench
