@@ -119,7 +119,9 @@ class Journal:
                 return db
             db.close()
             problem = "; ".join(verdict)
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.OperationalError:
+            raise  # cannot open or read it at all (permissions, I/O): not ours to repair
+        except sqlite3.DatabaseError as exc:  # not a database, or a malformed one
             problem = str(exc)
         return self._salvage(problem)
 
@@ -247,11 +249,16 @@ def _readable_rows(path: Path) -> tuple[list[tuple[Any, ...]], int]:
     except sqlite3.Error:
         return rows, 1
     try:
-        try:
-            ids = [r[0] for r in db.execute("SELECT id FROM batches ORDER BY id")]
-        except sqlite3.Error:
-            ids, failures = [], 1
-        for batch_id in ids:
+        ids: set[int] = set()
+        for order in ("ASC", "DESC"):  # from both ends, to get around a damaged page
+            try:
+                for (batch_id,) in db.execute(f"SELECT id FROM batches ORDER BY id {order}"):
+                    if batch_id in ids:
+                        break
+                    ids.add(batch_id)
+            except sqlite3.Error:
+                failures = 1
+        for batch_id in sorted(ids):
             try:
                 row = db.execute("SELECT id, route, documents, crc, body FROM batches "
                                  "WHERE id = ?", (batch_id,)).fetchone()
