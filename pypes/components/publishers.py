@@ -286,6 +286,7 @@ class HttpPublisher(Component):
     def __init__(self, id: str = "", params: Any = None) -> None:
         super().__init__(id, params)
         self._waiting: deque[Packet] = deque()
+        self._sending: list[Packet] = []
         self._client: httpx.AsyncClient | None = None
         self.posted = 0
 
@@ -295,8 +296,9 @@ class HttpPublisher(Component):
             waiting.extend(self.receive_all("in"))
             size = self.params.batch_size
             while waiting:
-                batch = [waiting.popleft() for _ in range(min(size, len(waiting)))]
-                self._post(batch)
+                self._sending = [waiting.popleft() for _ in range(min(size, len(waiting)))]
+                self._post(self._sending)
+                self._sending = []
             self.yield_ctrl()
 
     def _post(self, batch: list[Packet]) -> None:
@@ -332,8 +334,9 @@ class HttpPublisher(Component):
         return {"posted": self.posted, "waiting": len(self._waiting)}
 
     async def close(self) -> None:
-        waiting, self._waiting = self._waiting, deque()
-        for packet in waiting:
+        unsent = [*self._sending, *self._waiting]
+        self._sending, self._waiting = [], deque()
+        for packet in unsent:
             self.fail(packet, "the component was removed before the document was sent")
         if self._client is not None:
             await self._client.aclose()

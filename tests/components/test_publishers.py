@@ -3,6 +3,7 @@ import gzip
 import json
 import logging
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -127,6 +128,7 @@ class _Recorder(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         headers = {k.lower(): v for k, v in self.headers.items()}
         self.server.requests.append((self.path, headers, body))  # type: ignore[attr-defined]
+        time.sleep(self.server.delay)  # type: ignore[attr-defined]
         self.send_response(self.server.status)  # type: ignore[attr-defined]
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -140,6 +142,7 @@ def server():
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
     httpd.requests = []  # type: ignore[attr-defined]
     httpd.status = 200  # type: ignore[attr-defined]
+    httpd.delay = 0.0  # type: ignore[attr-defined]
     thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield httpd
@@ -196,6 +199,28 @@ def test_a_failed_post_sends_its_documents_to_the_error_path(server, tmp_path):
     assert [item["document"] for item in letters] == docs
     assert letters[0]["error"] == f"POST {url(server)} answered 503 Service Unavailable"
     assert stats["errors"] == 3 and stats["posted"] == 0
+
+
+def test_documents_in_flight_when_the_engine_stops_become_dead_letters(server, tmp_path):
+    server.delay = 1.0
+    graph = {
+        "pypes": 1,
+        "components": [
+            {"id": "in", "class": "JsonReader"},
+            {"id": "pub", "class": "HttpPublisher", "params": {"url": url(server)}},
+        ],
+        "wires": [{"from": ["in", "out"], "to": ["pub", "in"]}],
+    }
+    engine = Engine(Registry.discover(), data_dir=tmp_path)
+    engine.start(Graph.load(graph))
+    engine.ingest([Packet({"n": 1}), Packet({"n": 2})])
+    deadline = time.monotonic() + 10
+    while not server.requests and time.monotonic() < deadline:
+        time.sleep(0.01)
+    engine.stop()
+    letters = engine.dead_letters.list()
+    assert [item["document"] for item in letters] == [{"n": 1}, {"n": 2}]
+    assert "removed before the document was sent" in letters[0]["error"]
 
 
 def test_an_unreachable_server_is_an_error_too(server):
