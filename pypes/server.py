@@ -164,6 +164,8 @@ def serve_process(settings: Settings, sock: socket.socket, url: str,
                   follow_store: bool = False, announce: bool = True) -> None:
     """One server process: its engine, its app, uvicorn on the bound socket."""
     engine, graph = build_engine(settings)
+    if not follow_store:  # one process owns this server's cloud instances
+        reap_orphans_at_start(settings, graph)
     engine.start(graph)
     engine.recover()
     app = create_app(engine, settings, routers=routers)
@@ -180,6 +182,16 @@ def serve_process(settings: Settings, sock: socket.socket, url: str,
         uvicorn.Server(config).run(sockets=[sock])
     finally:
         engine.stop()
+
+
+def reap_orphans_at_start(settings: Settings, graph: Graph) -> None:
+    """Terminate the cloud instances a crashed run of this server left behind (in the
+    background; ec2 composites wait for it before launching)."""
+    composites = [c.params for c in graph.components if c.params.get("provider") == "ec2"]
+    if settings.ec2 or composites:
+        from pypes.cloud.ec2 import sweep_at_start
+
+        sweep_at_start(settings.ec2, settings.server_id(), composites)
 
 
 def _follow(engine: Engine) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -200,6 +201,71 @@ def wait_for(predicate: Any, timeout: float = 20, interval: float = 0.1,
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout} s waiting for {message}")
         time.sleep(interval)
+
+
+@dataclass
+class Master:
+    """A ``pypes serve`` process; everything it writes to stderr is kept in ``log``."""
+
+    url: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+    config: Path
+
+    def logs(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            pytest.fail(f"the master did not stop within {timeout} s of {sig}")
+
+
+@contextlib.contextmanager
+def pypes_master(config: Path, env: dict[str, str], *args: str) -> Iterator[Master]:
+    """``pypes serve --port 0`` on ``config``, with ``env`` (credentials, ``PYPES_*``) added
+    to a clean environment; stopped with SIGTERM at the end unless already stopped."""
+    config.mkdir(parents=True, exist_ok=True)
+    log = config.parent / f"{config.name}.master.log"
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith(("AWS_", "PYPES_"))}
+    proc = subprocess.Popen(
+        [str(PYPES_BIN), "serve", "--port", "0", "--config", str(config), *args],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env={**clean, "PYTHONUNBUFFERED": "1", **env}, start_new_session=True)
+    found: dict[str, str] = {}
+    listening = threading.Event()
+
+    def pump() -> None:
+        assert proc.stderr is not None
+        with log.open("wb") as out:
+            for line in proc.stderr:
+                out.write(line)
+                out.flush()
+                match = re.search(rb"Pypes serving .* on (http://\S+)", line)
+                if match and not listening.is_set():
+                    found["url"] = match.group(1).decode()
+                    listening.set()
+        listening.set()
+
+    threading.Thread(target=pump, daemon=True).start()
+    if not listening.wait(60) or "url" not in found:
+        proc.kill()
+        proc.wait()
+        pytest.fail(f"pypes serve did not start:\n{log.read_text(errors='replace')}")
+    master = Master(found["url"], proc, log, config)
+    try:
+        yield master
+    finally:
+        if proc.poll() is None:
+            master.stop()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
 
 
 @pytest.fixture(scope="session")
