@@ -19,6 +19,7 @@ when that port is wired, else to the dead-letter store, and the graph keeps runn
 
 from __future__ import annotations
 
+import builtins
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine, Iterator
@@ -101,13 +102,14 @@ class Component:
     type: ClassVar[str] = "Transformer"
     inputs: ClassVar[dict[str, str]] = {"in": "documents to process"}
     outputs: ClassVar[dict[str, str]] = {"out": "processed documents"}
-    Params: ClassVar[type[BaseModel]] = Params
+    Params: ClassVar[builtins.type[BaseModel]] = Params
     # True for receivers that neither change nor keep a packet (loggers, file writers):
     # a fanned-out packet is then handed over without a copy.
     reads_only: ClassVar[bool] = False
 
     def __init__(self, id: str = "", params: BaseModel | dict[str, Any] | None = None) -> None:
         self.id = id or type(self).__name__
+        self.params: Any
         if isinstance(params, self.Params):
             self.params = params
         else:

@@ -239,7 +239,8 @@ class Engine:
                         f"the graph is at revision {current.rev}, not {if_match}", current.rev
                     )
                 draft = current.model_copy(deep=True)
-                new = edit(draft) or draft
+                edited = edit(draft)
+                new = edited if isinstance(edited, Graph) else draft
                 new.number_wires()
                 new.rev = current.rev + 1
                 self._install(new, persist=True)
@@ -466,6 +467,13 @@ class Engine:
             raise
         wire(components, graph.wires)
         removed = [c for cid, c in previous.items() if components.get(cid) is not c]
+        for old in removed:  # a replaced component's queued documents go to its successor
+            successor = components.get(old.id)
+            if successor is not None:
+                for port, inbox in old._inbox.items():
+                    if port in successor._inbox:
+                        successor._inbox[port].extend(inbox)
+                        inbox.clear()
         self.graph, self.components = graph, components
         self.scheduler = Scheduler([components[cid] for cid in order], self.loop)
         for component in created:

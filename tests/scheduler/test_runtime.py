@@ -92,3 +92,18 @@ def test_removed_component_with_queued_documents_dead_letters_them(engine):
     engine.components["c0"]._inbox["in"].append(Packet({"text": "held"}))
     engine.change(lambda g: g.remove_component("c0")).result()
     assert [d["document"] for d in engine.dead_letters.list()] == [{"text": "held"}]
+
+
+def test_a_params_change_hands_queued_documents_to_the_new_instance(tmp_path):
+    eng = Engine(registry(), data_dir=tmp_path)
+    eng.start(Graph.load(chain("Mark")))
+    try:
+        old = eng.components["c0"]
+        old._inbox["in"].append(Packet({"text": "held"}))
+        # an edit may return what it changed rather than the graph
+        eng.change(lambda g: g.update_component("c0", {"value": 2})).result()
+        assert eng.components["c0"] is not old and len(eng.dead_letters) == 0
+        assert eng.trigger().result() > 0
+        assert eng.components["out"].sink.read()[0] == [{"text": "held", "mark": 2}]
+    finally:
+        eng.stop()
