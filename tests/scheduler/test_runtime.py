@@ -103,7 +103,7 @@ def test_a_params_change_hands_queued_documents_to_the_new_instance(tmp_path):
         # an edit may return what it changed rather than the graph
         eng.change(lambda g: g.update_component("c0", {"value": 2})).result()
         assert eng.components["c0"] is not old and len(eng.dead_letters) == 0
-        assert eng.trigger().result() > 0
+        eng.trigger().result()  # a pass after the change
         assert eng.components["out"].sink.read()[0] == [{"text": "held", "mark": 2}]
     finally:
         eng.stop()
