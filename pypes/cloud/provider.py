@@ -55,5 +55,10 @@ class Provider(ABC):
     async def terminate(self, instance: Instance) -> None:
         """Stop the instance and wait until it is gone. Safe to call twice."""
 
-    async def close(self) -> None:
+    def failure(self, instance: Instance) -> str | None:
+        """Why the instance died or would not start, in its own words when the provider
+        can tell (a process's last error lines, a cloud's state reason); else ``None``."""
+        return None
+
+    async def close(self) -> None:  # noqa: B027 - optional for providers
         """Release the provider's own resources (clients, pools)."""

@@ -1,6 +1,7 @@
 """The built-in components, registered through the ``pypes.components`` entry point."""
 
 from pypes.components.adapters import CsvReader, HtmlReader, JsonReader, TextReader, XmlReader
+from pypes.components.composite import Composite
 from pypes.components.extractors import EmailExtractor, RegexExtractor, WordCount
 from pypes.components.filters import DropDocument, Match
 from pypes.components.operators import Collate, Delay, Merge, Split
@@ -25,6 +26,7 @@ __all__ = [
     "CaseNormalizer",
     "Collate",
     "Collect",
+    "Composite",
     "CopyField",
     "CsvReader",
     "CsvWriter",

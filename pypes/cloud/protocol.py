@@ -1,0 +1,228 @@
+"""The master's side of the worker protocol, without I/O: batches, acks, re-sends, dedup.
+
+``Ledger`` holds every document a composite has accepted until its results are back:
+
+* ``add`` buffers documents (``waiting``); ``cut`` turns them into batches when a batch
+  is full, when the documents of the next ingest batch start behind it (a batch never
+  mixes two ingest batches, so results can be attributed to the request that waits for
+  them), or when the oldest has waited ``linger`` seconds;
+* ``next_for(worker)`` hands a worker the next batch (re-sends first) and records it as
+  unacknowledged for that worker;
+* ``done(key)`` acknowledges a batch when its answer arrives; an answer for a key that is
+  not outstanding (a re-sent batch answered twice) returns ``None``: the duplicate;
+* ``lost(worker)`` puts a dead worker's unacknowledged batches back at the front of the
+  queue, for a live worker; one that has been tried ``max_attempts`` times is given up.
+
+``encode_batch`` and ``decode_answer`` are the wire format (NDJSON, gzip; the JSON answer
+of ``POST /docs?wait=true``). Anything malformed raises ``ProtocolError``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import zlib
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from pypes.packet import Packet
+
+GZIP_LEVEL = 1  # on loopback and LANs speed beats the last few percent of size
+
+
+class ProtocolError(Exception):
+    """A worker's answer that does not follow the protocol."""
+
+
+@dataclass(eq=False)
+class Batch:
+    """Documents sent to a worker as one ``POST /docs``, kept until answered."""
+
+    key: str  # the Idempotency-Key
+    packets: list[Packet]
+    meta: dict[str, Any]  # the metadata results get (the ingest batch they belong to)
+    attempts: int = 0
+    worker: str | None = None
+    body: bytes | None = None  # the encoded request, kept for re-sends
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.packets)
+
+
+@dataclass
+class Answer:
+    """What a worker said about one batch."""
+
+    results: list[dict[str, Any]]
+    errors: int = 0
+    duplicate: bool = False
+
+
+@dataclass
+class Ledger:
+    """Documents waiting, batches queued, and batches unacknowledged per worker."""
+
+    batch_size: int = 1000
+    linger: float = 0.05
+    max_attempts: int = 3
+    prefix: str = field(default_factory=lambda: secrets.token_hex(4))
+
+    def __post_init__(self) -> None:
+        self._waiting: deque[Packet] = deque()
+        self._since: float | None = None  # when the oldest waiting document arrived
+        self._queued: deque[Batch] = deque()  # cut, not sent (re-sends at the front)
+        self._sent: dict[str, dict[str, Batch]] = {}  # worker -> key -> batch
+        self._numbers = itertools.count(1)
+        self._waiting_docs = 0
+        self._sent_docs = 0
+
+    # counts (documents): kept as integers, so other threads can read them (/stats)
+
+    @property
+    def waiting(self) -> int:
+        """Documents not yet handed to a worker (buffered or in queued batches)."""
+        return self._waiting_docs
+
+    def in_flight(self, worker: str | None = None) -> int:
+        """Documents in unacknowledged batches (of one worker, or of all)."""
+        if worker is None:
+            return self._sent_docs
+        return sum(len(b) for b in list(self._sent.get(worker, {}).values()))
+
+    def unacknowledged(self, worker: str) -> list[str]:
+        return list(self._sent.get(worker, {}))
+
+    def __len__(self) -> int:
+        return self._waiting_docs + self._sent_docs
+
+    # the flow
+
+    def add(self, packets: Iterable[Packet], now: float) -> None:
+        before = len(self._waiting)
+        self._waiting.extend(packets)
+        self._waiting_docs += len(self._waiting) - before
+        if not before and self._waiting:
+            self._since = now
+
+    def due(self) -> float | None:
+        """When the oldest waiting document's linger runs out (``None``: nothing waits)."""
+        return None if self._since is None or not self._waiting else self._since + self.linger
+
+    def cut(self, now: float, flush: bool = False) -> int:
+        """Turn waiting documents into queued batches; return how many batches."""
+        made = 0
+        waiting = self._waiting
+        while waiting:
+            group = waiting[0].meta.get("batch")
+            n = 0
+            for packet in waiting:
+                if n == self.batch_size or packet.meta.get("batch") != group:
+                    break
+                n += 1
+            sealed = n == self.batch_size or n < len(waiting)
+            if not (sealed or flush or (self._since is not None and now >= self._since
+                                        + self.linger)):
+                break
+            packets = [waiting.popleft() for _ in range(n)]  # still counted as waiting
+            meta = {"batch": group} if group is not None else {}
+            self._queued.append(Batch(f"{self.prefix}-{next(self._numbers)}", packets, meta))
+            made += 1
+            self._since = now if waiting else None
+        return made
+
+    def next_for(self, worker: str) -> Batch | None:
+        """The next batch for ``worker``, now unacknowledged by it; ``None`` when none."""
+        if not self._queued:
+            return None
+        batch = self._queued.popleft()
+        self._waiting_docs -= len(batch)
+        self._sent_docs += len(batch)
+        batch.worker = worker
+        batch.attempts += 1
+        self._sent.setdefault(worker, {})[batch.key] = batch
+        return batch
+
+    def done(self, key: str) -> Batch | None:
+        """Acknowledge batch ``key``; ``None`` if it is not outstanding (a duplicate)."""
+        for sent in self._sent.values():
+            batch = sent.pop(key, None)
+            if batch is not None:
+                self._sent_docs -= len(batch)
+                return batch
+        return None
+
+    def lost(self, worker: str) -> list[Batch]:
+        """Queue a lost worker's unacknowledged batches again; return those given up
+        after ``max_attempts`` (the caller fails their documents)."""
+        sent = self._sent.pop(worker, {})
+        self._sent_docs -= sum(len(b) for b in sent.values())
+        again = [b for b in sent.values() if b.attempts < self.max_attempts]
+        for batch in reversed(again):
+            batch.worker = None
+            self._queued.appendleft(batch)
+            self._waiting_docs += len(batch)
+        return [b for b in sent.values() if b.attempts >= self.max_attempts]
+
+    def take_unsent(self) -> list[Packet]:
+        """Remove and return every document not yet handed to a worker."""
+        packets = [p for b in self._queued for p in b.packets] + list(self._waiting)
+        self._queued.clear()
+        self._waiting.clear()
+        self._waiting_docs = 0
+        self._since = None
+        return packets
+
+    def clear(self) -> list[Packet]:
+        """Forget everything; return every document not yet answered, oldest first."""
+        packets = [p for g in self._sent.values() for b in g.values() for p in b.packets]
+        self._sent.clear()
+        self._sent_docs = 0
+        return packets + self.take_unsent()
+
+
+def encode_batch(batch: Batch, compress: bool = True) -> tuple[bytes, dict[str, str]]:
+    """The body and headers of ``POST /docs?wait=true`` for ``batch`` (NDJSON, gzip)."""
+    dumps = orjson.dumps
+    body = b"\n".join([dumps(p.data) for p in batch.packets])
+    headers = {"Content-Type": "application/x-ndjson", "Idempotency-Key": batch.key}
+    if compress:
+        packer = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        body = packer.compress(body) + packer.flush()
+        headers["Content-Encoding"] = "gzip"
+    return body, headers
+
+
+def decode_answer(body: bytes) -> Answer:
+    """The answer of ``POST /docs?wait=true``: ``{"results": [...], "errors": n, ...}``."""
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ProtocolError(f"the worker's answer is not JSON: {exc}") from None
+    if not isinstance(value, dict) or not isinstance(value.get("results"), list):
+        raise ProtocolError("the worker's answer has no 'results' list")
+    results = value["results"]
+    if not all(isinstance(doc, dict) for doc in results):
+        raise ProtocolError("the worker's 'results' are not all JSON objects")
+    errors = value.get("errors", 0)
+    return Answer(results, errors if isinstance(errors, int) else 0,
+                  bool(value.get("duplicate", False)))
+
+
+def error_message(status: int, body: bytes) -> str:
+    """A worker's error answer (``{"error", "detail"}``) as one line for users."""
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        text = body.decode("utf-8", "replace").strip()
+        return f"HTTP {status}: {text[:300]}" if text else f"HTTP {status}"
+    if isinstance(value, dict) and value.get("error"):
+        detail = value.get("detail")
+        if isinstance(detail, list) and detail and all(isinstance(d, str) for d in detail):
+            return "; ".join(detail)
+        return str(value["error"])
+    return f"HTTP {status}"
