@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -48,6 +49,26 @@ def build_parser() -> argparse.ArgumentParser:
                        help="journal accepted documents in the config dir; replay after a crash")
     serve.set_defaults(func=cmd_serve)
 
+    env = os.environ.get
+    worker = sub.add_parser("worker", help="run a composite's subgraph for a master server")
+    worker.add_argument("--master", default=env("PYPES_MASTER"), help="the master's URL")
+    worker.add_argument("--token", default=env("PYPES_WORKER_TOKEN"),
+                        help="the token the master gave this worker (the only one accepted)")
+    worker.add_argument("--id", dest="worker_id", default=env("PYPES_WORKER_ID"),
+                        help="the worker id the master gave it")
+    worker.add_argument("--host", default=env("PYPES_WORKER_HOST", "127.0.0.1"))
+    worker.add_argument("--port", type=int, default=int(env("PYPES_WORKER_PORT", "0")),
+                        help="port (default 0: a free one)")
+    worker.add_argument("--advertise", default=env("PYPES_ADVERTISE") or None,
+                        help="the URL the master should use (default: the bound address)")
+    worker.add_argument("--config", help="config dir (default: a temporary one)")
+    worker.add_argument("--log-level", dest="log_level", default="warning")
+    worker.add_argument("--exit-with-stdin", action="store_true",
+                        help="exit when standard input closes (the master holds it open)")
+    worker.add_argument("--master-timeout", type=float, default=60.0,
+                        help="exit after the master is unreachable this many seconds")
+    worker.set_defaults(func=cmd_worker)
+
     run = sub.add_parser("run", help="push NDJSON documents through a graph, print results")
     run.add_argument("graph", help="graph JSON file")
     run.add_argument("--input", "-i", help="NDJSON file (default: standard input)")
@@ -64,6 +85,20 @@ def build_parser() -> argparse.ArgumentParser:
     components.set_defaults(func=cmd_components)
 
     return parser
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from pypes.cloud.worker import WorkerOptions, run_worker
+
+    missing = [f"--{n}" for n, v in (("master", args.master), ("token", args.token),
+                                     ("id", args.worker_id)) if not v]
+    if missing:
+        raise PypesError(f"pypes worker needs {', '.join(missing)} (its master starts it)")
+    return run_worker(WorkerOptions(
+        master=args.master.rstrip("/"), token=args.token, worker_id=args.worker_id,
+        host=args.host, port=args.port, advertise=args.advertise, config=args.config,
+        log_level=args.log_level, exit_with_stdin=args.exit_with_stdin,
+        master_timeout=args.master_timeout))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

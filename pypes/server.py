@@ -20,7 +20,7 @@ import uvicorn
 from fastapi import APIRouter, FastAPI
 
 from pypes.components.registry import Registry
-from pypes.controllers import docs, filters, graph, sinks, stats, wires
+from pypes.controllers import docs, filters, graph, sinks, stats, wires, workers
 from pypes.controllers.common import install_error_handlers
 from pypes.controllers.ui import mount_editor
 from pypes.errors import PypesError
@@ -32,7 +32,7 @@ from pypes.store import GraphStore
 
 log = logging.getLogger("pypes.server")
 ROUTERS: list[APIRouter] = [filters.router, wires.router, graph.router, docs.router, sinks.router,
-                            stats.router]
+                            stats.router, workers.router]
 UI_DIST = Path(__file__).resolve().parent.parent / "ui" / "dist"
 FOLLOW_INTERVAL = 0.25  # seconds between checks for a graph stored by another process
 
@@ -166,6 +166,9 @@ def serve_process(settings: Settings, sock: socket.socket, url: str,
     engine, graph = build_engine(settings)
     if not follow_store:  # one process owns this server's cloud instances
         reap_orphans_at_start(settings, graph)
+        # composites' workers register here; forked processes share the URL, so there
+        # each composite listens on a loopback port of its own instead
+        engine.context.services["master_url"] = url
     engine.start(graph)
     engine.recover()
     app = create_app(engine, settings, routers=routers)

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from pypes.components.composite import Composite
 
 log = logging.getLogger("pypes.cloud")
+logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per batch is noise
 WINDOW = 2  # batches in flight per worker: one being processed, one being uploaded
 CRASH_LOOP = 5  # worker deaths within CRASH_WINDOW seconds that fail the composite
 CRASH_WINDOW = 60.0
