@@ -57,3 +57,37 @@ def test_double_clicking_a_composite_opens_its_subgraph(page: Page, api: httpx.C
     breadcrumb.get_by_role("button", name="outer").click()
     expect(node(page, "remote")).to_be_visible()
     expect(node(page, "tag")).to_have_count(0)
+
+
+def test_a_failed_composite_shows_its_state_and_reason(page: Page, api: httpx.Client) -> None:
+    api.post(
+        "/filters", json={"class": "Composite", "id": "remote", "params": {"provider": "inline"}}
+    )
+    open_editor(page)
+    remote = node(page, "remote")
+    expect(remote.get_by_test_id("state-badge")).to_have_text("failed")
+    reason = api.get("/stats").json()["components"]["remote"].get("reason")
+    expect(remote.get_by_test_id("state-reason")).to_contain_text(reason or "")
+    expect(remote.get_by_test_id("state-reason")).not_to_be_empty()
+
+
+def test_a_composite_on_local_workers_shows_its_lifecycle(page: Page, api: httpx.Client) -> None:
+    open_editor(page)
+    page.evaluate(
+        """() => {
+            window.pypesStates = [];
+            new MutationObserver(() => {
+                const badge = document.querySelector('[data-id=remote] [data-testid=state-badge]');
+                const states = window.pypesStates, state = badge && badge.textContent;
+                if (state && states[states.length - 1] !== state) states.push(state);
+            }).observe(document.body, {subtree: true, childList: true, characterData: true});
+        }"""
+    )
+    params = {"provider": "local", "graph": INNER, "linger_ms": 0}
+    created = api.post("/filters", json={"class": "Composite", "id": "remote", "params": params})
+    assert created.status_code == 201, created.text
+
+    expect(node(page, "remote").get_by_test_id("state-badge")).to_have_text("ready", timeout=60_000)
+    seen = page.evaluate("() => window.pypesStates")
+    assert seen[-1] == "ready"
+    assert set(seen) & {"provisioning", "configuring"}, seen
