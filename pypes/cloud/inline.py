@@ -14,8 +14,9 @@ from collections import deque
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from pypes.cloud import subgraph as subgraphs
 from pypes.cloud.lifecycle import Lifecycle
-from pypes.cloud.subgraph import Subgraph, installed_classes
+from pypes.cloud.subgraph import Subgraph
 from pypes.component import Component
 from pypes.errors import GraphError
 from pypes.packet import Packet
@@ -37,7 +38,7 @@ class InlineRunner:
         self.outbox: deque[Packet] = deque()
         outer = owner.context
         self.context = replace(outer, on_failure=self._on_failure, on_result=self._on_result)
-        classes = installed_classes()
+        classes = subgraphs.installed_classes()
         components: dict[str, Component] = {}
         for spec in subgraph.graph.components:
             cls = classes[spec.class_]
