@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from pypes.cloud.inline import InlineRunner
@@ -40,6 +40,20 @@ class CompositeParams(Params):
         "local, the ec2 register_timeout for ec2")
     ec2: dict[str, Any] = Field(default_factory=dict,
                                 description="ec2 provider settings over the server's [ec2]")
+
+    @field_validator("ec2")
+    @classmethod
+    def _ec2_settings(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """Checked now (a credential in a graph is refused), merged with [ec2] at start."""
+        if value:
+            from pypes.cloud.ec2 import Ec2Settings
+            from pypes.cloud.provider import ProviderError
+
+            try:
+                Ec2Settings.merged({}, value)
+            except ProviderError as exc:
+                raise PydanticCustomError("ec2", "{problems}", {"problems": str(exc)}) from None
+        return value
 
     @model_validator(mode="after")
     def _subgraph(self) -> CompositeParams:
