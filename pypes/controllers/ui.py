@@ -18,8 +18,8 @@ see <a href="/api/docs">/api/docs</a>.</p>"""
 def mount_editor(app: FastAPI, dist: Path) -> None:
     """Serve the built editor at ``/`` (or a page saying how to build it)."""
     index = dist / "index.html"
-    if (dist / "assets").is_dir():
-        app.mount("/assets", StaticFiles(directory=dist / "assets"), name="assets")
+    # check_dir=False: a build made after the server started is served without a restart
+    app.mount("/assets", StaticFiles(directory=dist / "assets", check_dir=False), name="assets")
 
     @app.get("/", include_in_schema=False, response_model=None)
     async def editor() -> FileResponse | HTMLResponse:
