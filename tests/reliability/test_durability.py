@@ -7,6 +7,7 @@ import base64
 import os
 import random
 import re
+import resource
 import sqlite3
 import subprocess
 import sys
@@ -192,3 +193,22 @@ def test_an_unwritable_journal_refuses_to_start(tmp_path):
                            "--config", str(config)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert "cannot open the journal" in done.stderr
+
+
+def test_a_full_disk_answers_503_not_2xx(tmp_path, servers):
+    """A real write failure: the file-size limit (RLIMIT_FSIZE) makes the kernel refuse to
+    grow the journal, as a full disk would."""
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 1024, 256 * 1024))
+
+    held = chain(("JsonReader", {}), ("Delay", {"ms": 600_000}), ("Null", {}))
+    server = servers(tmp_path / "config", held, "--durable", preexec=small_files).start()
+    with client(server.url) as http:
+        for n in range(400):
+            pad = base64.b64encode(os.urandom(3000)).decode()
+            answer = http.post("/docs", json={"id": n, "pad": pad})
+            if answer.status_code != 202:
+                break
+        assert answer.status_code == 503 and "journal" in answer.json()["error"]
+        assert http.get("/health").status_code == 200
