@@ -39,9 +39,10 @@ class LocalProvider(Provider):
         self._processes: dict[str, asyncio.subprocess.Process] = {}
 
     def command(self, spec: WorkerSpec, config: Path) -> list[str]:
-        return [self.python, "-m", "pypes", "worker", "--master", spec.master_url,
-                "--token", spec.token, "--id", spec.worker_id, "--host", self.host,
-                "--port", "0", "--config", str(config), "--exit-with-stdin"]
+        # --name=value: a token may start with "-", which argparse would take for a flag
+        return [self.python, "-m", "pypes", "worker", f"--master={spec.master_url}",
+                f"--token={spec.token}", f"--id={spec.worker_id}", f"--host={self.host}",
+                "--port=0", f"--config={config}", "--exit-with-stdin"]
 
     async def launch(self, spec: WorkerSpec) -> Instance:
         config = Path(tempfile.mkdtemp(prefix="pypes-worker-"))
