@@ -244,7 +244,10 @@ class Ec2Provider(Provider):
         self._client: Any = None
         self._client_lock = threading.Lock()
         self._instances: dict[str, Instance] = {}  # launched and not yet terminated
-        self.poll_interval = 2.0
+        # how often a composite asks whether an instance still runs: one DescribeInstances
+        # per worker each time, and EC2 throttles that API per account
+        self.poll_interval = 10.0
+        self.terminate_poll = 2.0
 
     def _ec2(self) -> Any:
         with self._client_lock:
@@ -367,7 +370,7 @@ class Ec2Provider(Provider):
         deadline = time.monotonic() + self.config.terminate_timeout
         state = await self.state(instance)
         while state not in ("terminated", "gone") and time.monotonic() < deadline:
-            await asyncio.sleep(self.poll_interval)
+            await asyncio.sleep(self.terminate_poll)
             state = await self.state(instance)
         self._instances.pop(iid, None)
         if state in ("terminated", "gone"):

@@ -499,6 +499,7 @@ class WorkerPool:
                    "pid": details.get("pid"), "in_flight": self.ledger.in_flight(link.id)}
             if link.instance is not None and "pid" not in details:
                 row["instance"] = link.instance.handle
+                row["instance_state"] = details.get("state")
             if link.lifecycle.reason:
                 row["reason"] = link.lifecycle.reason
             rows.append(row)

@@ -132,16 +132,23 @@ def test_documents_flow_through_workers_booted_on_the_cloud(
             return rows if [r["state"] for r in rows] == ["ready", "ready"] else []
         rows = wait_for(all_ready, message="both workers ready")
         assert sorted(r["instance"] for r in rows) == sorted(cloud_init.boots)
+        assert {r["provider"] for r in rows} == {"ec2"}
+        assert {r["instance_state"] for r in rows} <= {"pending", "running"}
 
 
-def test_deleting_the_composite_terminates_its_instances(
-        master: Master, cloud: MotoCloud, cloud_init: CloudInit, owner: str) -> None:
+@pytest.mark.parametrize("how", ["delete", "replace the graph"])
+def test_removing_the_composite_terminates_its_instances(
+        master: Master, cloud: MotoCloud, cloud_init: CloudInit, owner: str, how: str) -> None:
     with api(master) as client:
         start_composite(client, cloud)
         wait_state(client, "ready")
         assert list(cloud.states(owner).values()) == ["running"]
 
-        assert client.delete("/filters/heavy").status_code == 204
+        if how == "delete":
+            assert client.delete("/filters/heavy").status_code == 204
+        else:
+            empty = {"pypes": 1, "name": "empty", "components": [], "wires": []}
+            assert client.put("/graph", json=empty).status_code == 200
 
         wait_for(lambda: set(cloud.states(owner).values()) == {"terminated"},
                  message="the instance to be terminated")

@@ -37,7 +37,7 @@ def spec(n: int = 1, composite: str = "remote") -> WorkerSpec:
 
 def provider(cloud: MotoCloud, owner: str, **more: object) -> Ec2Provider:
     made = Ec2Provider(Ec2Settings(**cloud.ec2_params(**more)), owner)
-    made.poll_interval = 0.1
+    made.poll_interval = made.terminate_poll = 0.1
     return made
 
 
