@@ -246,8 +246,8 @@ def serve_forked(settings: Settings, sock: socket.socket, url: str,
             pid, status = os.wait()
         except ChildProcessError:
             break
-        slot = children.pop(pid, None)
-        if slot is not None and not stopping:
+        slot = children.pop(pid, -1)
+        if slot >= 0 and not stopping:
             log.warning("worker process %d exited (status %d); starting another", pid, status)
             time.sleep(0.5)
             start(slot)

@@ -55,7 +55,7 @@ class ListSource(Component):
     """Emits the documents it was given, once, on ``out``."""
 
     type = "Adapter"
-    inputs: dict[str, str] = {}
+    inputs = {}
 
     def __init__(self, docs: Iterable[dict[str, Any]], id: str = "source") -> None:
         super().__init__(id)
@@ -74,7 +74,7 @@ class CollectingSink(Component):
     """Keeps every packet it receives, on any of its input ports, in ``packets``."""
 
     type = "Publisher"
-    outputs: dict[str, str] = {}
+    outputs = {}
 
     def __init__(self, id: str = "sink", ports: Iterable[str] = ("in",)) -> None:
         self.inputs = {p: p for p in ports}  # type: ignore[misc]

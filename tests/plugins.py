@@ -100,5 +100,6 @@ def chain(*classes: str, **params: dict) -> dict:
         "name": "chain",
         "components": [{"id": n, "class": k, "params": params.get(n, {})}
                        for n, k in zip(names, kinds, strict=True)],
-        "wires": [{"from": [a, "out"], "to": [b, "in"]} for a, b in zip(names, names[1:])],
+        "wires": [{"from": [a, "out"], "to": [b, "in"]}
+                  for a, b in zip(names, names[1:], strict=False)],
     }

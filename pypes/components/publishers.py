@@ -6,6 +6,7 @@ import csv
 import gzip
 import io
 import logging
+import os
 import re
 from collections import deque
 from pathlib import PurePosixPath
@@ -35,7 +36,7 @@ class Collect(Component):
 
     type = "Publisher"
     inputs = {"in": "documents to hold"}
-    outputs: dict[str, str] = {}
+    outputs = {}
     Params = CollectParams
 
     def __init__(self, id: str = "", params: Any = None) -> None:
@@ -100,7 +101,11 @@ class FileWriter(Component):
             written, text = self.format(packets, new)
             if written:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                with path.open("ab") as file:
+                with path.open("ab+") as file:
+                    if not new:  # a line torn by a crash must not swallow the next one
+                        file.seek(-1, os.SEEK_END)
+                        if file.read(1) != b"\n":
+                            text = b"\n" + text
                     file.write(text)
         except (OSError, ComponentError) as exc:
             for packet in written:

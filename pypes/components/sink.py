@@ -73,8 +73,11 @@ class ResultSink:
             return docs, cursor, more
         loop = asyncio.get_running_loop()
         arrived = asyncio.Event()
+        def notify() -> None:
+            loop.call_soon_threadsafe(arrived.set)
+
         with self._lock:
-            self._listeners.append(lambda: loop.call_soon_threadsafe(arrived.set))
+            self._listeners.append(notify)
         if self._last > after:
             arrived.set()
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from typing import Any
 
@@ -48,7 +48,7 @@ class JSONResponse(Response):
 
 
 def error_response(status: int, message: str, detail: Any = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
+                   headers: Mapping[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": message, "detail": detail}, status, headers=headers)
 
 
@@ -58,7 +58,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PypesError)
     async def pypes_error(request: Request, exc: PypesError) -> Response:
         status = next(code for cls, code in STATUS if isinstance(exc, cls))
-        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Overloaded) else None
+        headers = None
+        if isinstance(exc, Overloaded):
+            headers = {"Retry-After": str(exc.retry_after)}
+        elif isinstance(exc, Unavailable):
+            headers = {"Retry-After": "5"}
         return error_response(status, exc.message, exc.detail, headers)
 
     @app.exception_handler(RequestValidationError)

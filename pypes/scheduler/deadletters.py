@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import itertools
 import threading
 import time
@@ -35,12 +36,12 @@ class DeadLetters:
                 self.dropped += 1
             self._items.append(item)
 
-    def list(self, limit: int = 100) -> list[dict[str, Any]]:
+    def list(self, limit: int = 100) -> builtins.list[dict[str, Any]]:
         with self._lock:
             items = list(self._items)[-limit:]
         return [{k: v for k, v in item.items() if k != "packet"} for item in items]
 
-    def take(self) -> list[Packet]:
+    def take(self) -> builtins.list[Packet]:
         """Remove and return every stored packet (to send them in again)."""
         with self._lock:
             packets = [item["packet"] for item in self._items]

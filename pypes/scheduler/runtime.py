@@ -175,7 +175,7 @@ class Engine:
             journal_id = self.journal.append(packets, route)
         result: Future[Receipt] = Future()
 
-        def run() -> None:
+        def run() -> Any:
             self.accepted += len(packets)
             if wait:
                 self._watched[receipt.batch] = receipt

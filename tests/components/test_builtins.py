@@ -10,6 +10,7 @@ EXPECTED = {
     "Extractor": {"EmailExtractor", "RegexExtractor", "WordCount"},
     "Operator": {"Split", "Merge", "Collate", "Delay"},
     "Publisher": {"Collect", "JsonLinesWriter", "CsvWriter", "Debug", "Null", "HttpPublisher"},
+    "Composite": {"Composite"},
 }
 
 

@@ -252,3 +252,15 @@ def test_http_publisher_bad_params_name_the_field(params, field):
     with pytest.raises(ValidationError) as info:
         HttpPublisher(params=params)
     assert info.value.errors()[0]["loc"] == (field,)
+
+
+def test_a_torn_last_line_does_not_swallow_the_next_document(tmp_path):
+    from pypes.component import Context
+    from pypes.components.publishers import JsonLinesWriter
+    from pypes.testing import run_component
+
+    (tmp_path / "out.jsonl").write_bytes(b'{"id": 1}\n{"id": 2, "te')  # killed mid-write
+    writer = JsonLinesWriter("w", {"path": "out.jsonl"})
+    writer.context = Context(data_dir=tmp_path)
+    run_component(writer, [{"id": 3}])
+    assert (tmp_path / "out.jsonl").read_bytes().splitlines()[-1] == b'{"id":3}'

@@ -16,8 +16,8 @@ def make_client(tmp_path):
 
     def make(graph=None, **settings):
         cfg = load_settings(tmp_path, **settings)
-        engine = Engine(registry(), data_dir=cfg.data_dir, store=GraphStore(tmp_path / "graph.json"),
-                        queue_limit=cfg.queue_limit)
+        engine = Engine(registry(), data_dir=cfg.data_dir,
+                        store=GraphStore(tmp_path / "graph.json"), queue_limit=cfg.queue_limit)
         engine.start(Graph.load(graph or chain("Upper")))
         client = TestClient(create_app(engine, cfg), raise_server_exceptions=False)
         client.__enter__()
