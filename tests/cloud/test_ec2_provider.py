@@ -31,7 +31,7 @@ echo "worker says hello"
 
 def spec(n: int = 1, composite: str = "remote") -> WorkerSpec:
     return WorkerSpec(worker_id=f"{composite}-{n}-{secrets.token_hex(3)}",
-                      token="tok-" + secrets.token_urlsafe(24),
+                      token="-tok'$(x)" + secrets.token_urlsafe(24),  # shell- and flag-hostile
                       master_url="http://10.0.0.5:8080", composite=composite)
 
 
@@ -75,9 +75,9 @@ def test_launch_tags_the_instance_and_boots_pypes_worker(
     assert script.startswith("#!/bin/sh\n")
     argv_file = wait_for(lambda: next(tmp_path.glob("argv-*"), None), message="the worker")
     argv = wait_for(lambda: argv_file.read_text().splitlines(), message="its arguments")
-    assert argv[:7] == ["worker", "--master", "http://master.internal:8080",
-                        "--token", worker.token, "--id", worker.worker_id]
-    assert argv[argv.index("--port") + 1] == "0"
+    assert argv[:4] == ["worker", "--master=http://master.internal:8080",
+                        f"--token={worker.token}", f"--id={worker.worker_id}"]
+    assert "--port=0" in argv
     assert "worker says hello" in wait_for(cloud_init.logs, message="the worker log")
 
     logged = caplog.text + cloud_init.logs()
