@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("pypes.cloud")
 logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per batch is noise
-WINDOW = 2  # batches in flight per worker: one being processed, one being uploaded
+WINDOW = 4  # batches in flight per worker: the worker answers them in groups, so keep it fed
 CRASH_LOOP = 5  # worker deaths within CRASH_WINDOW seconds that fail the composite
 CRASH_WINDOW = 60.0
 RETRIES = 3  # tries of one call before a worker counts as lost
@@ -353,7 +353,7 @@ class WorkerPool:
 
     def _deliver(self, link: WorkerLink, batch: Batch, answer: Answer) -> None:
         meta = batch.meta
-        self.outbox.extend([Packet(doc, dict(meta)) for doc in answer.results])
+        self.outbox.extend([Packet(doc, meta.copy()) for doc in answer.results])
         owner = self.owner
         if answer.errors:
             owner.counters.errors += answer.errors

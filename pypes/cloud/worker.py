@@ -147,6 +147,9 @@ def run_worker(options: WorkerOptions) -> int:
     from pypes.server import serve
     from pypes.settings import load_settings
 
+    # the web thread hands every batch to the engine thread and back: with the default
+    # 5 ms switch interval each hand-over can wait that long while the other thread runs
+    sys.setswitchinterval(0.0005)
     own_config = options.config is None
     config = Path(options.config or tempfile.mkdtemp(prefix="pypes-worker-"))
     settings = load_settings(config, host=options.host, port=options.port,

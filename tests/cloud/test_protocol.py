@@ -87,13 +87,12 @@ def test_clear_returns_every_unanswered_document() -> None:
     assert len(ledger) == 0 and ledger.due() is None
 
 
-def test_a_batch_is_ndjson_gzip_with_its_key() -> None:
+def test_a_batch_is_a_gzipped_json_array_with_its_key() -> None:
     batch = Batch("k-1", [Packet({"text": "é", "n": [1, {"a": None}]}), Packet({"x": 1})], {})
     body, headers = encode_batch(batch)
-    assert headers == {"Content-Type": "application/x-ndjson", "Idempotency-Key": "k-1",
+    assert headers == {"Content-Type": "application/json", "Idempotency-Key": "k-1",
                        "Content-Encoding": "gzip"}
-    lines = gzip.decompress(body).split(b"\n")
-    assert [orjson.loads(line) for line in lines] == [p.data for p in batch.packets]
+    assert orjson.loads(gzip.decompress(body)) == [p.data for p in batch.packets]
     plain, headers = encode_batch(batch, compress=False)
     assert "Content-Encoding" not in headers and plain == gzip.decompress(body)
 
