@@ -199,8 +199,9 @@ def test_a_bad_image_id_fails_the_composite_with_the_clouds_message(
 
 
 def test_credentials_and_tokens_never_show(
-        master: Master, cloud: MotoCloud, cloud_init: CloudInit, owner: str) -> None:
-    with api(master) as client:
+        config: Path, cloud: MotoCloud, cloud_init: CloudInit, owner: str) -> None:
+    with pypes_master(config, cloud.env(), "--log-level", "debug") as master, \
+            api(master) as client:
         start_composite(client, cloud)
         wait_state(client, "ready")
         client.post("/docs", json=[{"n": 1}])
@@ -211,7 +212,7 @@ def test_credentials_and_tokens_never_show(
         shown += [refused.text, client.get("/graph").text]
     master.stop()
     tokens = tokens_of(cloud, owner)
-    assert tokens
+    assert tokens and "started instance" in master.logs()
     everything = "\n".join([*shown, master.logs(), cloud_init.logs()])
     for secret in (cloud.secret_key, cloud.access_key, *tokens):
         assert secret not in everything
