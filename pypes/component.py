@@ -4,7 +4,9 @@ A component declares named ``inputs`` and ``outputs`` (port name → description
 pydantic ``Params`` model and a docstring that the palette shows. Write one of two ways:
 
 * override ``process(packet)`` and return a packet, ``None`` to drop it, or a list; the
-  scheduler calls it for every packet buffered on the inputs, and sends results to ``out``;
+  scheduler calls it for every packet buffered on the inputs, and sends results to ``out``
+  (a component that cannot fail on any one document may override ``process_batch``
+  instead, to take a whole pass's packets in one call);
 * override ``run()`` as a 2010-style tasklet loop::
 
       def run(self):
@@ -140,6 +142,19 @@ class Component:
         """Handle one packet; return it (or others) to send to ``out``, or ``None``."""
         return packet
 
+    def process_batch(self, packets: list[Packet]) -> list[Packet]:
+        """Handle every packet of a pass at once and return those to send to ``out``.
+
+        Override this instead of ``process`` for speed, only where no single document can
+        fail: an exception here fails every packet of the batch.
+        """
+        raise NotImplementedError
+
+    @classmethod
+    def batches(cls) -> bool:
+        """True when the class handles whole batches (overrides ``process_batch``)."""
+        return cls.process_batch is not Component.process_batch
+
     def run(self) -> None:
         """The tasklet body. The default drains the inputs through ``process``."""
         while True:
@@ -246,6 +261,13 @@ class Component:
             else:
                 batch = [inbox.popleft() for _ in range(max(0, limit - done))]
             done += len(batch)
+            if self.batches():
+                try:
+                    out.extend(self.process_batch(batch))
+                except Exception as exc:  # noqa: BLE001 - the contract: the batch fails whole
+                    for packet in batch:
+                        self.fail(packet, exc)
+                continue
             for packet in batch:
                 try:
                     result = process(packet)

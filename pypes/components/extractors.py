@@ -120,8 +120,10 @@ class WordCount(Component):
         self._field = self.params.field
         self._target = self.params.target
 
-    def process(self, packet: Packet) -> Packet:
-        data = packet.data
-        value = data.get(self._field)
-        data[self._target] = len(value.split()) if value.__class__ is str else 0
-        return packet
+    def process_batch(self, packets: list[Packet]) -> list[Packet]:
+        field, target = self._field, self._target
+        for packet in packets:
+            data = packet.data
+            value = data.get(field)
+            data[target] = len(value.split()) if value.__class__ is str else 0
+        return packets

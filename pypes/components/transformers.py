@@ -37,16 +37,17 @@ class CaseNormalizer(Component):
         self._fields = tuple(self.params.fields)
         self._convert = str.lower if self.params.case == "lower" else str.upper
 
-    def process(self, packet: Packet) -> Packet:
-        data = packet.data
+    def process_batch(self, packets: list[Packet]) -> list[Packet]:
         convert = self._convert
         for name in self._fields:
-            value = data.get(name)
-            if value.__class__ is str:
-                data[name] = convert(value)
-            elif value.__class__ is list:
-                data[name] = [convert(v) if v.__class__ is str else v for v in value]
-        return packet
+            for packet in packets:
+                data = packet.data
+                value = data.get(name)
+                if value.__class__ is str:
+                    data[name] = convert(value)
+                elif value.__class__ is list:
+                    data[name] = [convert(v) if v.__class__ is str else v for v in value]
+        return packets
 
 
 class SetFieldParams(Params):
@@ -71,10 +72,15 @@ class SetField(Component):
         # Each document gets its own copy of a list or object, so changing one leaves the rest.
         self._mutable = isinstance(value, (list, dict))
 
-    def process(self, packet: Packet) -> Packet:
-        value = self._value
-        packet.data[self._field] = copy.deepcopy(value) if self._mutable else value
-        return packet
+    def process_batch(self, packets: list[Packet]) -> list[Packet]:
+        field, value = self._field, self._value
+        if self._mutable:
+            for packet in packets:
+                packet.data[field] = copy.deepcopy(value)
+        else:
+            for packet in packets:
+                packet.data[field] = value
+        return packets
 
 
 class FieldPairParams(Params):

@@ -521,6 +521,13 @@ class Engine:
         watched = self._watched
         if not watched:
             return packets
+        if len(watched) == 1:  # the common case: one request waiting
+            ((batch, receipt),) = watched.items()
+            mine = [p.data for p in packets if p.meta.get("batch") == batch]
+            receipt.results.extend(mine)
+            if len(mine) == len(packets):
+                return []
+            return [p for p in packets if p.meta.get("batch") != batch]
         unclaimed = []
         for packet in packets:
             receipt = watched.get(packet.meta.get("batch"))  # type: ignore[arg-type]

@@ -74,3 +74,22 @@ def test_full_wire_holds_packets_until_there_is_room():
     src._inbox["in"].extend(Packet({"n": i}) for i in range(10))
     Scheduler([src]).run_pass()
     assert len(dst._inbox["in"]) == 3 and src.queued() == 7
+
+
+def test_process_batch_takes_a_pass_at_once_and_a_raise_fails_the_batch():
+    class Stamp(Component):
+        calls = 0
+
+        def process_batch(self, packets):
+            Stamp.calls += 1
+            if any(p.data.get("bad") for p in packets):
+                raise ValueError("bad batch")
+            for p in packets:
+                p.data["stamped"] = True
+            return packets
+
+    good = run_component(Stamp("s"), [{"n": 1}, {"n": 2}])
+    assert good["out"].docs == [{"n": 1, "stamped": True}, {"n": 2, "stamped": True}]
+    assert Stamp.calls == 1
+    bad = run_component(Stamp("s"), [{"n": 1}, {"bad": True}])
+    assert bad["out"].docs == [] and len(bad["error"].packets) == 2
