@@ -24,9 +24,15 @@ from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    NoCredentialsError,
+    NoRegionError,
+    ReadTimeoutError,
+)
 
+from pypes.cloud.ec2_settings import Ec2Settings
 from pypes.cloud.provider import Instance, Provider, ProviderError, WorkerSpec
 from pypes.cloud.userdata import render_user_data
 
@@ -37,72 +43,8 @@ for _name in ("botocore", "boto3"):
 
 LIVE_STATES = ("pending", "running")
 OWNED_STATES = ("pending", "running", "stopping", "stopped")
-CREDENTIAL_KEYS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token",
-                   "access_key", "secret_key", "session_token", "profile_name")
 T = TypeVar("T")
-
-
-class Ec2Settings(BaseModel):
-    """Where and how to boot workers: server-wide defaults (``[ec2]`` in pypes.toml,
-    ``PYPES_EC2__*``) overridden by a composite's ``ec2`` params. No credentials here."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    endpoint_url: str | None = Field(
-        None, description="EC2 API endpoint (Eucalyptus, OpenStack); empty for AWS")
-    region_name: str | None = Field(None, description="region; empty: boto3's default")
-    image_id: str | None = Field(None, description="the Pypes machine image (ami-/emi-)")
-    instance_type: str = Field("t3.small", description="instance type for each worker")
-    key_name: str | None = Field(None, description="SSH key pair, for debugging instances")
-    security_group_ids: list[str] = Field(
-        default_factory=list, description="groups letting only the master reach the worker port")
-    subnet_id: str | None = Field(None, description="subnet (VPC) to start instances in")
-    master_url: str | None = Field(
-        None, description="this server's URL as the instances reach it")
-    register_timeout: float = Field(
-        600, gt=0, description="seconds a worker has to boot and register before it fails")
-    terminate_timeout: float = Field(
-        120, gt=0, description="seconds to wait for an instance to reach 'terminated'")
-    worker_port: int = Field(8081, ge=0, le=65535, description="the worker's port")
-    pypes_bin: str = Field("pypes", description="the pypes executable in the image")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_credentials(cls, data: Any) -> Any:
-        if isinstance(data, Mapping):
-            given = sorted(k for k in data if str(k).lower() in CREDENTIAL_KEYS)
-            if given:
-                raise ValueError(
-                    f"{', '.join(given)}: credentials are not taken from params; use boto3's "
-                    "standard chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, ~/.aws/credentials "
-                    "or an instance role)")
-            groups = data.get("security_group_ids")
-            if isinstance(groups, str):  # PYPES_EC2__SECURITY_GROUP_IDS=sg-1,sg-2
-                data = {**data, "security_group_ids": [
-                    g.strip() for g in groups.strip("[]").replace('"', "").split(",")
-                    if g.strip()]}
-        return data
-
-    @classmethod
-    def merged(cls, defaults: Mapping[str, Any] | None,
-               params: Ec2Settings | Mapping[str, Any] | None) -> Ec2Settings:
-        """Server-wide ``defaults`` with a composite's ``params`` over them."""
-        if isinstance(params, Ec2Settings):
-            params = params.model_dump(exclude_unset=True)
-        values = {**(defaults or {}), **{k: v for k, v in (params or {}).items()
-                                         if v is not None}}
-        try:
-            return cls.model_validate(values)
-        except ValidationError as exc:
-            problems = "; ".join(
-                "ec2" + "".join(f".{p}" for p in e["loc"]) + ": "
-                + e["msg"].removeprefix("Value error, ") for e in exc.errors())
-            raise ProviderError(problems) from None
-
-    @property
-    def target(self) -> tuple[str, str]:
-        """Which cloud: (endpoint, region); one orphan sweep per target."""
-        return (self.endpoint_url or "", self.region_name or "")
+__all__ = ["Ec2Provider", "Ec2Settings", "ec2_provider", "reap_orphans", "sweep_at_start"]
 
 
 def make_client(config: Ec2Settings) -> Any:
@@ -304,7 +246,15 @@ class Ec2Provider(Provider):
     async def launch(self, spec: WorkerSpec) -> Instance:
         await SWEEPS.wait(self.config, self.owner)
         request = self.run_request(spec)
-        reply = await self._call("RunInstances", lambda ec2: ec2.run_instances(**request))
+        loop = asyncio.get_running_loop()
+        try:
+            reply = await loop.run_in_executor(None, lambda: self._ec2().run_instances(**request))
+        except ReadTimeoutError as exc:
+            # the cloud may have started it without telling us: find it by its tag
+            await loop.run_in_executor(None, self._terminate_tagged, spec.worker_id)
+            raise cloud_error("RunInstances", exc) from None
+        except (BotoCoreError, ClientError) as exc:
+            raise cloud_error("RunInstances", exc) from None
         found = reply["Instances"][0]
         iid = found["InstanceId"]
         instance = Instance(spec=spec, provider=self.name, handle=iid, details={
@@ -320,6 +270,21 @@ class Ec2Provider(Provider):
                  iid, spec.worker_id, spec.composite, self.config.image_id,
                  self.config.master_url or spec.master_url)
         return instance
+
+    def _terminate_tagged(self, worker_id: str) -> None:
+        """Best effort: terminate whatever runs tagged as ``worker_id``. Blocking."""
+        try:
+            reply = self._ec2().describe_instances(Filters=[
+                {"Name": "tag:pypes:worker", "Values": [worker_id]},
+                {"Name": "tag:pypes:owner", "Values": [self.owner]}])
+            ids = [i["InstanceId"] for r in reply["Reservations"] for i in r["Instances"]]
+            if ids:
+                self._ec2().terminate_instances(InstanceIds=ids)
+                log.warning("terminated %s, started for worker %s by a RunInstances whose "
+                            "answer never came", ", ".join(ids), worker_id)
+        except (BotoCoreError, ClientError) as exc:
+            log.warning("cannot look for an instance of worker %s: %s", worker_id,
+                        cloud_error("DescribeInstances", exc))
 
     async def state(self, instance: Instance) -> str:
         """The instance's state as the cloud reports it (``gone`` once unknown to it)."""

@@ -46,7 +46,7 @@ class CompositeParams(Params):
     def _ec2_settings(cls, value: dict[str, Any]) -> dict[str, Any]:
         """Checked now (a credential in a graph is refused), merged with [ec2] at start."""
         if value:
-            from pypes.cloud.ec2 import Ec2Settings
+            from pypes.cloud.ec2_settings import Ec2Settings
             from pypes.cloud.provider import ProviderError
 
             try:

@@ -11,8 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
+from botocore.exceptions import ReadTimeoutError
 
-from pypes.cloud.ec2 import Ec2Provider, Ec2Settings, OrphanSweeps, ec2_provider
+from pypes.cloud.ec2 import Ec2Provider, Ec2Settings, OrphanSweeps, ec2_provider, make_client
 from pypes.cloud.provider import ProviderError, WorkerSpec
 from pypes.settings import load_settings
 
@@ -168,6 +169,28 @@ def test_a_bad_image_id_is_a_provider_error_with_the_clouds_message(
     assert "InvalidAMIID" in str(raised.value)
     assert "ami-00000bad" in str(raised.value)
     assert cloud.instances(owner) == []
+
+
+def test_a_launch_whose_answer_is_lost_leaves_no_instance_running(
+        cloud: MotoCloud, owner: str) -> None:
+    class LostAnswer:
+        """An EC2 client whose RunInstances reaches the cloud, but the answer never comes."""
+
+        def __init__(self, config: Ec2Settings) -> None:
+            self.real = make_client(config)
+
+        def run_instances(self, **request: object) -> None:
+            self.real.run_instances(**request)
+            raise ReadTimeoutError(endpoint_url=cloud.endpoint_url)
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.real, name)
+
+    lossy = Ec2Provider(Ec2Settings(**cloud.ec2_params()), owner, client_factory=LostAnswer)
+    with pytest.raises(ProviderError, match="Read timeout"):
+        asyncio.run(lossy.launch(spec()))
+    assert set(cloud.states(owner).values()) <= {"shutting-down", "terminated"}
+    assert len(cloud.states(owner)) == 1
 
 
 def test_no_image_id_says_where_to_set_it(cloud: MotoCloud, owner: str) -> None:
