@@ -89,12 +89,15 @@ def main() -> None:
     inline = run(outer(HEAVY_STEP, provider="inline"), heavy, 200)
     local2 = run(outer(HEAVY_STEP, provider="local", instances=2, batch_size=50), heavy, 200)
     rows.append(("CPU-heavy regex", "inline", inline, "local x2", local2))
+    plain = run(outer(HEAVY_STEP, provider="local", instances=2, batch_size=50,
+                      compress=False), heavy, 200)
+    rows.append(("CPU-heavy regex", "inline", inline, "x2 no gzip", plain))
     inline = run(outer(TRIVIAL_STEP, provider="inline"), small, 5000)
     local1 = run(outer(TRIVIAL_STEP, provider="local", instances=1, batch_size=1000), small,
                  5000)
     rows.append(("trivial SetField", "inline", inline, "local x1", local1))
-    print(f"{os.cpu_count()} CPUs; {args.heavy} documents of {args.words} words; "
-          f"{args.trivial} small documents\n")
+    print(f"{os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.1f} at the end); "
+          f"{args.heavy} documents of {args.words} words; {args.trivial} small documents\n")
     print(f"{'subgraph':<18} {'baseline':<10} {'docs/s':>10}   {'remote':<10} {'docs/s':>10}"
           f"   {'ratio':>6}")
     for name, base, base_rate, other, other_rate in rows:
