@@ -1,17 +1,31 @@
-"""Secret parameters: kept by the server, never shown by the API or written to exports.
+"""Parameter types shared by components, and secret parameters.
 
-A params field typed ``SecretStr`` is secret. The API shows ``has_<name>: true`` in its
-place; an update that leaves it out keeps the value the server already has.
+A params field typed ``SecretStr`` is secret: kept by the server, never shown by the API or
+written to exports. The API shows ``has_<name>: true`` in its place; an update that leaves
+it out keeps the value the server already has.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Annotated, Any
 
-from pydantic import SecretStr
+from pydantic import AfterValidator, SecretStr
 
 from pypes.component import Component
 from pypes.graph import Graph
+
+
+def _compiles(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"not a valid regular expression: {exc}") from None
+    return value
+
+
+RegexPattern = Annotated[str, AfterValidator(_compiles)]
+"""A params field holding a regular expression, refused (422) when it does not compile."""
 
 
 def secret_fields(cls: type[Component]) -> list[str]:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from pypes.component import Component, Params
 from pypes.packet import Packet
+from pypes.params import RegexPattern
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
 
@@ -41,7 +42,7 @@ class EmailExtractor(Component):
 
 class RegexParams(Params):
     field: str = Field(..., min_length=1, description="the text field to search")
-    pattern: str = Field(..., description="the regular expression to find")
+    pattern: RegexPattern = Field(..., description="the regular expression to find")
     target: str = Field(..., min_length=1, description="the field that gets what is found")
     group: int | str = Field(
         0, description="the group to take: a number or a name; 0 is the whole match"
@@ -49,14 +50,6 @@ class RegexParams(Params):
     all: bool = Field(True, description="a list of every match; off: the first match or null")
     ignore_case: bool = Field(False, description="match letters in either case")
 
-    @field_validator("pattern")
-    @classmethod
-    def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"not a valid regular expression: {exc}") from None
-        return value
 
     @model_validator(mode="after")
     def _group_exists(self) -> RegexParams:
