@@ -39,9 +39,10 @@ class LocalProvider(Provider):
         self._processes: dict[str, asyncio.subprocess.Process] = {}
 
     def command(self, spec: WorkerSpec, config: Path) -> list[str]:
-        # --name=value: a token may start with "-", which argparse would take for a flag
+        # --name=value: an id may start with "-", which argparse would take for a flag.
+        # The token goes in the environment (PYPES_WORKER_TOKEN), not where `ps` shows it.
         return [self.python, "-m", "pypes", "worker", f"--master={spec.master_url}",
-                f"--token={spec.token}", f"--id={spec.worker_id}", f"--host={self.host}",
+                f"--id={spec.worker_id}", f"--host={self.host}",
                 "--port=0", f"--config={config}", "--exit-with-stdin"]
 
     async def launch(self, spec: WorkerSpec) -> Instance:
@@ -51,7 +52,7 @@ class LocalProvider(Provider):
                 process = await asyncio.create_subprocess_exec(
                     *self.command(spec, config), stdin=asyncio.subprocess.PIPE,
                     stdout=out, stderr=out, start_new_session=True,
-                    env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                    env={**os.environ, "PYTHONUNBUFFERED": "1", "PYPES_WORKER_TOKEN": spec.token},
                 )
         except OSError as exc:
             shutil.rmtree(config, ignore_errors=True)

@@ -64,8 +64,10 @@ class CompositeParams(Params):
 
 
 class Composite(Component):
-    """Runs a subgraph as one component: nested (inline) or on worker instances it starts
-    itself (local processes, or EC2 virtual machines), fed in gzip-compressed batches.
+    """Runs a subgraph on worker instances it starts, or nested in this process.
+
+    Instances are local worker processes or EC2 virtual machines, fed in gzip-compressed
+    batches; ``inline`` runs the subgraph nested, for development.
 
     Its state (provisioning, configuring, ready, draining, terminated, or failed with the
     reason) and its workers show in /stats and GET /workers. Documents that arrive while

@@ -369,6 +369,7 @@ class Engine:
                 if job is None:
                     break
                 self._run_job(job)
+                self._answer_waiters()  # each batch is answered as soon as it is done
                 await asyncio.sleep(0)  # let awaited coroutines and composite I/O progress
             self.scheduler_run()
         await self._shutdown()
@@ -414,15 +415,21 @@ class Engine:
         """Passes until idle, then answer the waiters if nothing is still in flight."""
         moved = self.scheduler.run_until_idle()
         if (self._waiting or self._journaled) and not self.scheduler.busy():
-            waiting, self._waiting = self._waiting, []
-            for receipt, future in waiting:
-                self._watched.pop(receipt.batch, None)
-                future.set_result(receipt)
+            self._answer_waiters()
             if self._journaled and not any(c.queued() for c in self.scheduler.ordered):
                 # nothing in flight anywhere: every batch whose pass ran is finished
                 finished, self._journaled = self._journaled, []
                 self.journal.done(finished)
         return moved
+
+    def _answer_waiters(self) -> None:
+        """Answer the ``wait=True`` requests, unless work is still in flight somewhere."""
+        if not self._waiting or self.scheduler.busy():
+            return
+        waiting, self._waiting = self._waiting, []
+        for receipt, future in waiting:
+            self._watched.pop(receipt.batch, None)
+            future.set_result(receipt)
 
     async def _shutdown(self) -> None:
         for component in list(self.components.values()):

@@ -190,3 +190,12 @@ def test_registration_needs_the_token_the_master_issued(master: Master) -> None:
     # and a worker only accepts its master's token
     refused = httpx.put(f"{worker['url']}/graph", json={"pypes": 1, "components": []})
     assert refused.status_code == 401
+
+
+def test_the_worker_token_is_not_on_the_command_line():
+    from pypes.cloud.local import LocalProvider
+    from pypes.cloud.provider import WorkerSpec
+
+    spec = WorkerSpec("w-1", "t0ken-s3cret", "http://127.0.0.1:1", "remote")
+    command = LocalProvider().command(spec, Path("/tmp/x"))
+    assert not any("t0ken-s3cret" in part for part in command)
