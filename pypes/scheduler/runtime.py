@@ -23,13 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from greenlet import GreenletExit
-
 from pypes.component import DEFAULT_WIRE_CAPACITY, Component, Context
-from pypes.errors import GraphError, NotFound, Overloaded, PypesError, StaleRevision
+from pypes.errors import NotFound, Overloaded, PypesError, StaleRevision
 from pypes.graph import Graph
 from pypes.packet import Packet
-from pypes.scheduler.core import Scheduler, wire
+from pypes.scheduler.assembly import assemble, close
+from pypes.scheduler.core import Scheduler
 from pypes.scheduler.deadletters import DeadLetters
 from pypes.store import GraphStore
 
@@ -433,7 +432,7 @@ class Engine:
 
     async def _shutdown(self) -> None:
         for component in list(self.components.values()):
-            await self._close(component)
+            await close(component)
         for receipt, future in self._waiting:
             future.set_result(receipt)
         with self._lock:
@@ -444,48 +443,20 @@ class Engine:
     def _install(self, graph: Graph, persist: bool = False) -> None:
         graph.check(self.registry)
         order = graph.order()
-        previous = self.components
-        components: dict[str, Component] = {}
-        created: list[Component] = []
-        try:
-            for spec in graph.components:
-                cls = self.registry[spec.class_]
-                params = cls.Params.model_validate(spec.params)
-                old = previous.get(spec.id)
-                if old is not None and type(old) is cls and (
-                    old.params == params or old.reconfigure(params)
-                ):
-                    old.params = params
-                    components[spec.id] = old
-                    continue
-                try:
-                    component = cls(spec.id, params)
-                except Exception as exc:  # noqa: BLE001 - a user's params can make __init__ fail
-                    raise GraphError(f"component {spec.id!r}: {exc}") from None
-                component.context = self.context
-                component.wire_capacity = self.wire_capacity
-                components[spec.id] = component
-                created.append(component)
-            if persist and self.store is not None:
+        built = assemble(graph, self.registry, self.components, self.context,
+                         self.wire_capacity, self._spawn_close)
+        if persist and self.store is not None:
+            try:
                 self.store.save(graph)
-        except BaseException:
-            for component in created:
-                self._spawn_close(component)
-            raise
-        wire(components, graph.wires)
-        removed = [c for cid, c in previous.items() if components.get(cid) is not c]
-        for old in removed:  # a replaced component's queued documents go to its successor
-            successor = components.get(old.id)
-            if successor is not None:
-                for port, inbox in old._inbox.items():
-                    if port in successor._inbox:
-                        successor._inbox[port].extend(inbox)
-                        inbox.clear()
-        self.graph, self.components = graph, components
-        self.scheduler = Scheduler([components[cid] for cid in order], self.loop)
-        for component in created:
+            except BaseException:
+                for component in built.created:
+                    self._spawn_close(component)
+                raise
+        self.graph, self.components = graph, built.components
+        self.scheduler = Scheduler([built.components[cid] for cid in order], self.loop)
+        for component in built.created:
             component.start()
-        for component in removed:
+        for component in built.removed:
             self._spawn_close(component)
 
     def _spawn_close(self, component: Component) -> None:
@@ -494,21 +465,7 @@ class Engine:
                 self._on_failure(component.id, inbox.popleft(),
                                  f"component removed with the document queued on {port!r}", True)
         assert self.loop is not None
-        self.loop.create_task(self._close(component))
-
-    async def _close(self, component: Component) -> None:
-        if component.parked is not None:
-            component.parked.cancel()
-        if component.tasklet is not None and not component.tasklet.dead:
-            try:
-                component.tasklet.throw(GreenletExit)
-            except GreenletExit:
-                pass
-        try:
-            await component.close()
-        except Exception:  # noqa: BLE001 - one component's cleanup must not stop the rest
-            log.exception("closing component %s failed", component.id)
-        component.state = "terminated" if component.state != "failed" else component.state
+        self.loop.create_task(close(component))
 
     def _remember(self, key: str, receipt: Receipt) -> None:
         with self._lock:
@@ -535,13 +492,13 @@ class Engine:
             if len(mine) == len(packets):
                 return []
             return [p for p in packets if p.meta.get("batch") != batch]
-        unclaimed = []
+        unclaimed: list[Packet] = []
         for packet in packets:
-            receipt = watched.get(packet.meta.get("batch"))  # type: ignore[arg-type]
-            if receipt is None:
+            owner = watched.get(packet.meta.get("batch", ""))
+            if owner is None:
                 unclaimed.append(packet)
             else:
-                receipt.results.append(packet.data)
+                owner.results.append(packet.data)
         return unclaimed
 
 
