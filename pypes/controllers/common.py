@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Future
 from typing import Any
 
@@ -99,11 +99,11 @@ def if_match(request: Request) -> int | None:
         raise BadInput(f"If-Match must be a graph revision number, not {value!r}") from None
 
 
-def require(scope: str) -> Callable[..., None]:
+def require(scope: str) -> Callable[..., Awaitable[None]]:
     """A dependency that lets a request through only with a token holding ``scope``
     (``admin`` holds every scope). With no tokens configured, the server is open."""
 
-    def check(request: Request) -> None:
+    async def check(request: Request) -> None:
         tokens: dict[str, set[str]] = request.app.state.tokens
         if not tokens:
             return
