@@ -10,10 +10,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    WithJsonSchema,
+)
 
 from pypes.component import Component
 from pypes.errors import GraphError, NotFound
@@ -27,17 +35,21 @@ def _check_id(value: str) -> str:
     return value
 
 
+ComponentId = Annotated[str, AfterValidator(_check_id),
+                        WithJsonSchema({"type": "string", "pattern": ID_PATTERN.pattern})]
+PortName = Annotated[str, Field(min_length=1, max_length=64)]
+Position = tuple[Annotated[float, Strict()], Annotated[float, Strict()]]
+
+
 class ComponentSpec(BaseModel):
     """One component instance as stored in a graph file."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    id: str
+    id: ComponentId
     class_: str = Field(alias="class")
     params: dict[str, Any] = Field(default_factory=dict)
-    position: tuple[float, float] = (0.0, 0.0)
-
-    _id = field_validator("id")(_check_id)
+    position: Position = (0.0, 0.0)
 
     def dump(self) -> dict[str, Any]:
         return {"id": self.id, "class": self.class_, "params": self.params,
@@ -50,8 +62,8 @@ class WireSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     id: str = ""
-    from_: tuple[str, str] = Field(alias="from")
-    to: tuple[str, str]
+    from_: tuple[ComponentId, PortName] = Field(alias="from")
+    to: tuple[ComponentId, PortName]
 
     def dump(self) -> dict[str, Any]:
         return {"id": self.id, "from": list(self.from_), "to": list(self.to)}
@@ -64,7 +76,7 @@ class Graph(BaseModel):
 
     pypes: Literal[1] = 1
     name: str = "graph"
-    rev: int = 0
+    rev: Annotated[int, Strict()] = Field(0, ge=0)
     components: list[ComponentSpec] = Field(default_factory=list)
     wires: list[WireSpec] = Field(default_factory=list)
 

@@ -21,7 +21,8 @@ from fastapi import APIRouter, FastAPI
 
 from pypes.components.registry import Registry
 from pypes.controllers import docs, filters, graph, sinks, stats, wires, workers
-from pypes.controllers.common import install_error_handlers
+from pypes.controllers.common import install_error_handlers, route_methods
+from pypes.controllers.openapi import ERRORS, install_openapi
 from pypes.controllers.ui import mount_editor
 from pypes.errors import PypesError
 from pypes.graph import Graph
@@ -64,8 +65,11 @@ def create_app(engine: Engine, settings: Settings, *, stop_engine: bool = True,
     app.state.started = time.time()
     app.state.closing = asyncio.Event()
     install_error_handlers(app)
-    for router in (*ROUTERS, *routers):
-        app.include_router(router)
+    every = [*ROUTERS, *routers]
+    for router in every:
+        app.include_router(router, responses=ERRORS)
+    app.state.route_methods = route_methods(every)
+    install_openapi(app, list(engine.registry))
     mount_editor(app, UI_DIST)
     return app
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Future
 from typing import Any
 
 import orjson
-from fastapi import Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
@@ -76,7 +78,28 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
+        if exc.status_code == 405:
+            allowed = allowed_methods(request)
+            return error_response(405, f"{request.method} is not allowed here; use "
+                                  f"{', '.join(allowed)}", allowed, {"Allow": ", ".join(allowed)})
         return error_response(exc.status_code, str(exc.detail), None, exc.headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route takes on this request's path (FastAPI makes one route per
+    method, so the router alone names only one of them)."""
+    path = request.url.path
+    methods: set[str] = set()
+    for pattern, route_methods in request.app.state.route_methods:
+        if pattern.match(path):
+            methods |= route_methods
+    return sorted(methods)
+
+
+def route_methods(routers: list[APIRouter]) -> list[tuple[re.Pattern[str], set[str]]]:
+    """(path pattern, methods) of every route, for ``allowed_methods``."""
+    return [(route.path_regex, set(route.methods)) for router in routers
+            for route in router.routes if isinstance(route, APIRoute)]
 
 
 def engine(request: Request) -> Engine:

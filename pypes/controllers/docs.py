@@ -31,9 +31,16 @@ DOCS_BODY: dict[str, Any] = {
 }
 
 
+WAITED: dict[int | str, dict[str, Any]] = {
+    200: {"description": "with wait=true: accepted, processed, errors, and the results"},
+}
+
+
 async def ingest(request: Request, route: str | None, wait: bool) -> JSONResponse:
     settings = request.app.state.settings
     body = await read_body(request)
+    if not body:
+        raise BadInput("the body is empty: post a JSON object, a JSON array or NDJSON")
     encoding = request.headers.get("content-encoding", "identity").strip().lower()
     if encoding == "gzip":
         body = inflate(body, settings.max_inflated_bytes)
@@ -52,13 +59,15 @@ async def ingest(request: Request, route: str | None, wait: bool) -> JSONRespons
     return JSONResponse(answer, 200)
 
 
-@router.post("/docs", status_code=202, dependencies=[INGEST], openapi_extra=DOCS_BODY)
+@router.post("/docs", status_code=202, dependencies=[INGEST], openapi_extra=DOCS_BODY,
+             responses=WAITED)
 async def post_docs(request: Request, wait: bool = Query(False)) -> JSONResponse:
     """Ingest documents into the Adapters without a ``route``."""
     return await ingest(request, None, wait)
 
 
-@router.post("/docs/{route}", status_code=202, dependencies=[INGEST], openapi_extra=DOCS_BODY)
+@router.post("/docs/{route}", status_code=202, dependencies=[INGEST], openapi_extra=DOCS_BODY,
+             responses=WAITED)
 async def post_docs_route(route: str, request: Request,
                           wait: bool = Query(False)) -> JSONResponse:
     """Ingest documents into the Adapters whose ``route`` param is ``route``."""

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from pypes.controllers.common import ADMIN, READ, JSONResponse, engine, if_match, result
-from pypes.graph import ComponentSpec, Graph
+from pypes.graph import ComponentId, ComponentSpec, Graph, Position
 from pypes.params import keep_secrets, public_params
 from pypes.scheduler import Engine
 
@@ -19,16 +19,16 @@ class NewComponent(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     class_: str = Field(alias="class", description="a class from GET /filters")
-    id: str | None = None
+    id: ComponentId | None = None
     params: dict[str, Any] = Field(default_factory=dict)
-    position: tuple[float, float] | None = None
+    position: Position | None = None
 
 
 class ComponentUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     params: dict[str, Any] | None = None
-    position: tuple[float, float] | None = None
+    position: Position | None = None
 
 
 def instance(eng: Engine, spec: ComponentSpec) -> dict[str, Any]:

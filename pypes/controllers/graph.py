@@ -15,6 +15,7 @@ from pypes.controllers.common import (
     read_body,
     result,
 )
+from pypes.controllers.openapi import GRAPH_REF
 from pypes.graph import Graph
 from pypes.params import carry_secrets, public_graph
 from pypes.scheduler import Engine
@@ -24,7 +25,7 @@ router = APIRouter(tags=["graph"])
 GRAPH_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "content": {"application/json": {"schema": Graph.model_json_schema(by_alias=True)}},
+        "content": {"application/json": {"schema": GRAPH_REF}},
     }
 }
 

@@ -62,7 +62,7 @@ async def health(request: Request) -> JSONResponse:
                          "stalled": stalled})
 
 
-@router.get("/metrics", dependencies=[READ])
+@router.get("/metrics", dependencies=[READ], response_class=PlainTextResponse)
 async def metrics(request: Request) -> PlainTextResponse:
     """The /stats counters in Prometheus text format."""
     return PlainTextResponse(prometheus(engine(request).stats()),

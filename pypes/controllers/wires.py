@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from pypes.controllers.common import ADMIN, READ, JSONResponse, engine, if_match, result
-from pypes.graph import Graph, WireSpec
+from pypes.graph import ComponentId, Graph, PortName, WireSpec
 
 router = APIRouter(tags=["wires"])
 
@@ -14,9 +14,10 @@ router = APIRouter(tags=["wires"])
 class NewWire(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    from_: tuple[str, str] = Field(alias="from", description="[component id, output port]")
-    to: tuple[str, str] = Field(description="[component id, input port]")
-    id: str | None = None
+    from_: tuple[ComponentId, PortName] = Field(alias="from",
+                                                description="[component id, output port]")
+    to: tuple[ComponentId, PortName] = Field(description="[component id, input port]")
+    id: ComponentId | None = None
 
 
 @router.get("/wires", dependencies=[READ])
