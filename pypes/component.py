@@ -24,7 +24,7 @@ from __future__ import annotations
 import builtins
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -175,6 +175,12 @@ class Component:
         """Packets accepted but still being worked on elsewhere (a composite's in-flight)."""
         return 0
 
+    def held_batches(self) -> set[Any] | None:
+        """The ingest batches (``meta["batch"]``) of the packets this component keeps beyond
+        its inboxes, so the journal knows what is unfinished; ``None`` when it cannot say.
+        A ``process`` component keeps nothing between passes; a tasklet should override."""
+        return None if self.is_tasklet() else set()
+
     def status(self) -> dict[str, Any]:
         """Extra figures for /stats (a composite reports its workers here)."""
         return {}
@@ -289,3 +295,8 @@ class Component:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.id!r}>"
+
+
+def batches_of(packets: Iterable[Packet]) -> set[Any]:
+    """The ingest batches the packets belong to."""
+    return {p.meta.get("batch") for p in packets}

@@ -76,7 +76,7 @@ class Graph(BaseModel):
 
     pypes: Literal[1] = 1
     name: str = "graph"
-    rev: Annotated[int, Strict()] = Field(0, ge=0)
+    rev: Annotated[int, Strict(), Field(ge=0)] = 0
     components: list[ComponentSpec] = Field(default_factory=list)
     wires: list[WireSpec] = Field(default_factory=list)
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from pypes.cloud import subgraph as subgraphs
 from pypes.cloud.lifecycle import Lifecycle
 from pypes.cloud.subgraph import Subgraph
-from pypes.component import Component
+from pypes.component import Component, batches_of
 from pypes.errors import GraphError
 from pypes.packet import Packet
 from pypes.scheduler.core import Scheduler, wire
@@ -69,6 +69,10 @@ class InlineRunner:
         """Run the subgraph until idle (it may have work from async tasks even without
         new input); its results are in ``outbox``."""
         self.scheduler.run_until_idle()
+
+    def held_batches(self) -> set[Any] | None:
+        inside = self.scheduler.batches_in_flight()
+        return None if inside is None else inside | batches_of(self.outbox)
 
     def pending(self) -> int:
         return len(self.outbox) + sum(

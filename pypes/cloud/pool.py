@@ -27,6 +27,7 @@ from pypes.cloud.lifecycle import Lifecycle
 from pypes.cloud.protocol import Answer, Batch, Ledger, encode_batch
 from pypes.cloud.provider import Instance, Provider, ProviderError, WorkerSpec
 from pypes.cloud.subgraph import Subgraph
+from pypes.component import batches_of
 from pypes.packet import Packet
 
 if TYPE_CHECKING:
@@ -133,6 +134,9 @@ class WorkerPool:
 
     def pending(self) -> int:
         return len(self.ledger) + len(self.outbox)
+
+    def held_batches(self) -> set[Any]:
+        return self.ledger.batches() | batches_of(self.outbox)
 
     def waiting(self) -> int:
         return self.ledger.waiting

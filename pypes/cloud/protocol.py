@@ -94,6 +94,13 @@ class Ledger:
             return self._sent_docs
         return sum(len(b) for b in list(self._sent.get(worker, {}).values()))
 
+    def batches(self) -> set[Any]:
+        """The ingest batches of every document not yet answered."""
+        held = {p.meta.get("batch") for p in self._waiting}
+        for batch in [*self._queued, *(b for s in self._sent.values() for b in s.values())]:
+            held.add(batch.meta.get("batch"))
+        return held
+
     def unacknowledged(self, worker: str) -> list[str]:
         return list(self._sent.get(worker, {}))
 

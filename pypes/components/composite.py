@@ -140,6 +140,9 @@ class Composite(Component):
     def pending(self) -> int:
         return self.runner.pending() if self.runner is not None else 0
 
+    def held_batches(self) -> set[Any] | None:
+        return self.runner.held_batches() if self.runner is not None else set()
+
     def reconfigure(self, params: Any) -> bool:
         if self.runner is None or params.provider != self.params.provider:
             return False

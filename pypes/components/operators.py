@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, Field
 
-from pypes.component import Component, Params
+from pypes.component import Component, Params, batches_of
 from pypes.packet import Packet
 
 
@@ -131,6 +131,9 @@ class Collate(Component):
     def status(self) -> dict[str, Any]:
         return {"held": sum(len(g.packets) for g in self._groups.values())}
 
+    def held_batches(self) -> set[Any]:
+        return batches_of(p for group in self._groups.values() for p in group.packets)
+
     def reconfigure(self, params: BaseModel) -> bool:
         # A new size or wait keeps the groups held so far; a new field needs new groups.
         self._resized = True
@@ -191,6 +194,9 @@ class Delay(Component):
 
     def status(self) -> dict[str, Any]:
         return {"held": len(self._held)}
+
+    def held_batches(self) -> set[Any]:
+        return batches_of(self._held)
 
     def reconfigure(self, params: BaseModel) -> bool:
         return True

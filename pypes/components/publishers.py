@@ -16,7 +16,7 @@ import httpx
 import orjson
 from pydantic import Field, SecretStr, field_validator
 
-from pypes.component import Component, ComponentError, Params
+from pypes.component import Component, ComponentError, Params, batches_of
 from pypes.components.sink import ResultSink
 from pypes.packet import Packet
 
@@ -294,6 +294,9 @@ class HttpPublisher(Component):
         self._sending: list[Packet] = []
         self._client: httpx.AsyncClient | None = None
         self.posted = 0
+
+    def held_batches(self) -> set[Any]:
+        return batches_of([*self._waiting, *self._sending])
 
     def run(self) -> None:
         waiting = self._waiting

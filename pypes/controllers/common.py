@@ -98,7 +98,7 @@ def allowed_methods(request: Request) -> list[str]:
 
 def route_methods(routers: list[APIRouter]) -> list[tuple[re.Pattern[str], set[str]]]:
     """(path pattern, methods) of every route, for ``allowed_methods``."""
-    return [(route.path_regex, set(route.methods)) for router in routers
+    return [(route.path_regex, set(route.methods or ())) for router in routers
             for route in router.routes if isinstance(route, APIRoute)]
 
 

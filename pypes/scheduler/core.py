@@ -18,7 +18,7 @@ from typing import Any
 
 from greenlet import greenlet
 
-from pypes.component import Await, Component
+from pypes.component import Await, Component, batches_of
 from pypes.packet import Packet
 
 log = logging.getLogger("pypes.scheduler")
@@ -73,6 +73,18 @@ class Scheduler:
             if not moved:
                 break
         return total
+
+    def batches_in_flight(self) -> set[Any] | None:
+        """The ingest batches with a packet queued or held anywhere (``None``: unknown)."""
+        batches: set[Any] = set()
+        for component in self.ordered:
+            held = component.held_batches()
+            if held is None:
+                return None
+            batches |= held
+            for inbox in component._inbox.values():
+                batches |= batches_of(inbox)
+        return batches
 
     def busy(self) -> bool:
         """True while a tasklet awaits a coroutine or a component has work in flight."""

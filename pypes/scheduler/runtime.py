@@ -34,6 +34,7 @@ from pypes.store import GraphStore
 
 log = logging.getLogger("pypes.engine")
 _LATER = object()  # a job's value when it resolves its own future later
+RETIRE_INTERVAL = 0.2  # seconds between looks for finished journal batches
 
 
 @dataclass
@@ -82,7 +83,9 @@ class Engine:
         self.stall_seconds = stall_seconds
         # a pypes.journal.Journal (``--durable``): append(packets, route) -> id, done(ids)
         self.journal = journal
-        self._journaled: list[int] = []  # journal ids whose pass ran, awaiting a quiet graph
+        # (journal id, batch) of batches whose pass ran, until none of their packets is left
+        self._journaled: list[tuple[int, Any]] = []
+        self._next_retire = 0.0
         self.dead_letters = DeadLetters(dead_letter_limit)
         self.context = Context(
             data_dir=data_dir or Path.cwd(),
@@ -183,7 +186,7 @@ class Engine:
                     self._on_failure("graph", packet, f"no Adapter takes route {route!r}", True)
             self.scheduler.run_until_idle()
             if journal_id is not None:
-                self._journaled.append(journal_id)
+                self._journaled.append((journal_id, receipt.batch))
             receipt.processed = len(packets)
             if key is not None:
                 self._remember(key, receipt)
@@ -413,13 +416,32 @@ class Engine:
     def scheduler_run(self) -> int:
         """Passes until idle, then answer the waiters if nothing is still in flight."""
         moved = self.scheduler.run_until_idle()
-        if (self._waiting or self._journaled) and not self.scheduler.busy():
-            self._answer_waiters()
-            if self._journaled and not any(c.queued() for c in self.scheduler.ordered):
-                # nothing in flight anywhere: every batch whose pass ran is finished
-                finished, self._journaled = self._journaled, []
-                self.journal.done(finished)
+        self._answer_waiters()
+        if self._journaled:
+            self._retire_journal()
         return moved
+
+    def _retire_journal(self) -> None:
+        """Remove from the journal the batches none of whose packets is queued or held
+        anywhere. Looking costs a walk over the queues, so it runs at most every
+        ``RETIRE_INTERVAL`` (with a timer, so the last batches go even when all is quiet)."""
+        now = time.monotonic()
+        if now < self._next_retire:
+            return
+        self._next_retire = now + RETIRE_INTERVAL
+        in_flight = self.scheduler.batches_in_flight()
+        if in_flight is None:  # a component cannot say what it holds: wait for a quiet graph
+            if self.scheduler.busy() or any(c.queued() for c in self.scheduler.ordered):
+                in_flight = {batch for _, batch in self._journaled}
+            else:
+                in_flight = set()
+        finished = [jid for jid, batch in self._journaled if batch not in in_flight]
+        self._journaled = [(jid, b) for jid, b in self._journaled if b in in_flight]
+        if finished:
+            assert self.journal is not None
+            self.journal.done(finished)
+        if self._journaled and self.loop is not None:
+            self.loop.call_later(RETIRE_INTERVAL, self.wake)
 
     def _answer_waiters(self) -> None:
         """Answer the ``wait=True`` requests, unless work is still in flight somewhere."""

@@ -212,3 +212,44 @@ def test_a_full_disk_answers_503_not_2xx(tmp_path, servers):
                 break
         assert answer.status_code == 503 and "journal" in answer.json()["error"]
         assert http.get("/health").status_code == 200
+
+
+def test_a_finished_batch_leaves_the_journal_while_later_ones_are_still_held(tmp_path):
+    """Under continuous load the graph is never quiet: a batch must leave the journal as
+    soon as none of its documents is queued or held, not when everything has drained."""
+    import time as clock
+
+    from pypes.components.registry import Registry
+    from pypes.graph import Graph
+    from pypes.journal import Journal
+    from pypes.packet import Packet
+    from pypes.scheduler import Engine
+
+    journal = Journal(tmp_path / "journal.sqlite3")
+    engine = Engine(Registry.discover(), data_dir=tmp_path, journal=journal)
+    engine.start(Graph.load({
+        "pypes": 1, "name": "held",
+        "components": [{"id": "in", "class": "JsonReader"},
+                       {"id": "slow", "class": "Delay", "params": {"ms": 1500}},
+                       {"id": "out", "class": "Collect"}],
+        "wires": [{"from": ["in", "out"], "to": ["slow", "in"]},
+                  {"from": ["slow", "out"], "to": ["out", "in"]}]}))
+    try:
+        engine.ingest([Packet({"n": 1})]).result()
+        engine.ingest([Packet({"n": 2})]).result()  # waits behind the first in the Delay
+        sink = engine.components["out"].sink
+
+        def until(check, seconds=10.0):
+            deadline = clock.monotonic() + seconds
+            while not check() and clock.monotonic() < deadline:
+                clock.sleep(0.02)
+            return check()
+
+        assert until(lambda: len(sink) == 1)  # the first is out, the second is in the Delay
+        assert until(lambda: len(journal) == 1, seconds=1.0)
+        assert [p.data for e in journal.pending() for p in e.packets] == [{"n": 2}]
+        assert len(sink) == 1  # the second is still held: its journal entry had to stay
+        assert until(lambda: len(journal) == 0)
+    finally:
+        engine.stop()
+        journal.close()
