@@ -359,10 +359,17 @@ class WorkerPool:
         meta = batch.meta
         self.outbox.extend([Packet(doc, meta.copy()) for doc in answer.results])
         owner = self.owner
-        if answer.errors:
-            owner.counters.errors += answer.errors
-            owner.counters.last_error = (f"{answer.errors} document(s) failed in the subgraph "
-                                         f"on worker {link.id}")
+        if not answer.duplicate:
+            # what failed in the subgraph comes home: to the error port or the dead letters
+            for failure in answer.failed:
+                owner.fail(Packet(failure["document"], meta.copy()),
+                           f"component {failure.get('component')!r} in the subgraph: "
+                           f"{failure.get('error')}")
+            routed = answer.errors - len(answer.failed)  # sent to error ports inside
+            if routed > 0:
+                owner.counters.errors += routed
+                owner.counters.last_error = (f"{routed} document(s) went to an error port in "
+                                             f"the subgraph on worker {link.id}")
         if not answer.duplicate:
             link.taken += len(answer.results)
             now = time.monotonic()

@@ -61,6 +61,7 @@ class Answer:
     results: list[dict[str, Any]]
     errors: int = 0
     duplicate: bool = False
+    failed: list[dict[str, Any]] = field(default_factory=list)  # component, error, document
 
 
 @dataclass
@@ -216,8 +217,10 @@ def decode_answer(body: bytes) -> Answer:
     if not all(isinstance(doc, dict) for doc in results):
         raise ProtocolError("the worker's 'results' are not all JSON objects")
     errors = value.get("errors", 0)
+    failed = [f for f in value.get("failed") or [] if isinstance(f, dict)
+              and isinstance(f.get("document"), dict)]
     return Answer(results, errors if isinstance(errors, int) else 0,
-                  bool(value.get("duplicate", False)))
+                  bool(value.get("duplicate", False)), failed)
 
 
 def error_message(status: int, body: bytes) -> str:

@@ -55,7 +55,8 @@ async def ingest(request: Request, route: str | None, wait: bool) -> JSONRespons
         answer["duplicate"] = True
     if not wait:
         return JSONResponse(answer, 202)
-    answer.update(processed=receipt.processed, errors=receipt.errors, results=receipt.results)
+    answer.update(processed=receipt.processed, errors=receipt.errors, results=receipt.results,
+                  failed=receipt.failed)
     return JSONResponse(answer, 200)
 
 

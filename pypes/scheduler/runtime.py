@@ -47,6 +47,8 @@ class Receipt:
     processed: int = 0
     errors: int = 0
     results: list[dict[str, Any]] = field(default_factory=list)
+    # documents that failed without an error port to go to: component, error, document
+    failed: list[dict[str, Any]] = field(default_factory=list)
     duplicate: bool = False
 
 
@@ -162,7 +164,7 @@ class Engine:
             if seen is not None:
                 done: Future[Receipt] = Future()
                 done.set_result(Receipt(seen.batch, seen.accepted, seen.processed,
-                                        seen.errors, seen.results, duplicate=True))
+                                        seen.errors, seen.results, seen.failed, duplicate=True))
                 return done
         if not self.scheduler.entries(route):
             where = f"/docs/{route}" if route else "/docs"
@@ -498,9 +500,12 @@ class Engine:
     def _on_failure(self, component_id: str, packet: Packet, error: str, dead: bool) -> None:
         if dead:
             self.dead_letters.add(component_id, packet, error)
-        receipt = self._watched.get(packet.meta.get("batch"))  # type: ignore[arg-type]
+        receipt = self._watched.get(packet.meta.get("batch", ""))
         if receipt is not None:
             receipt.errors += 1
+            if dead:
+                receipt.failed.append({"component": component_id, "error": error,
+                                       "document": packet.data})
 
     def _on_result(self, packets: list[Packet]) -> list[Packet]:
         """Give waited-for batches their results; return the packets nobody waits for."""

@@ -200,3 +200,16 @@ def test_the_worker_token_is_not_on_the_command_line():
     spec = WorkerSpec("w-1", "t0ken-s3cret", "http://127.0.0.1:1", "remote")
     command = LocalProvider().command(spec, Path("/tmp/x"))
     assert not any("t0ken-s3cret" in part for part in command)
+
+
+def test_documents_that_fail_in_the_subgraph_come_home_as_dead_letters(master: Master) -> None:
+    dates = {"id": "dates", "class": "DateNormalizer", "params": {"field": "day"}}
+    master.put_graph(outer(inner(dates)))
+    docs = [{"id": 1, "day": "2010-09-14"}, {"id": 2, "day": "someday"}]
+    answer = master.api.post("/docs?wait=true", json=docs).json()
+    assert [d["id"] for d in answer["results"]] == [1]
+    assert answer["errors"] == 1
+    letters = master.api.get("/deadletters").json()["items"]
+    assert [(d["component"], d["document"]["id"]) for d in letters] == [("remote", 2)]
+    assert "component 'dates' in the subgraph" in letters[0]["error"]
+    assert "someday" in letters[0]["error"]

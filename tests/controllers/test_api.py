@@ -87,7 +87,8 @@ def test_docs_accepts_object_array_ndjson_and_gzip(client):
     gz = client.post("/docs?wait=true", content=gzip.compress(orjson.dumps([{"text": "f"}])),
                      headers={"content-type": "application/json", "content-encoding": "gzip"})
     assert gz.json() | {"batch": None} == {"accepted": 1, "batch": None, "processed": 1,
-                                           "errors": 0, "results": [{"text": "F"}]}
+                                           "errors": 0, "results": [{"text": "F"}],
+                                           "failed": []}
     raw = client.post("/docs?wait=true", content=b'{"text": "g"}',
                       headers={"content-type": "application/octet-stream"})
     assert raw.json()["results"] == [{"text": "G"}]
@@ -149,6 +150,8 @@ def test_dead_letters_list_clear_and_replay(make_client):
     client = make_client(chain("FailOn"))
     r = post_json(client, "/docs?wait=true", [{"n": 1}, {"n": 2}]).json()
     assert r["errors"] == 1 and r["results"] == [{"n": 2}]
+    assert r["failed"] == [{"component": "c0", "error": "ComponentError: odd number 1",
+                            "document": {"n": 1}}]
     items = client.get("/deadletters").json()["items"]
     assert items[0]["component"] == "c0" and items[0]["document"] == {"n": 1}
     assert "odd number 1" in items[0]["error"]
