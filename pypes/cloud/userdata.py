@@ -1,5 +1,5 @@
 """The user-data a cloud instance boots with: a ``#!/bin/sh`` script that starts
-``pypes worker``, rendered from ``images/cloud-init.sh.tmpl``.
+``pypes worker``, rendered from ``cloud-init.sh.tmpl`` beside this module (``images/`` links to it).
 
 The script carries the worker's token, so it is only ever handed to the cloud API:
 never logged, never shown by ``/stats`` or ``GET /workers``.
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pypes.cloud.provider import ProviderError, WorkerSpec
 
-TEMPLATE = Path(__file__).resolve().parents[2] / "images" / "cloud-init.sh.tmpl"
+TEMPLATE = Path(__file__).with_name("cloud-init.sh.tmpl")  # ships in the package
 USER_DATA_LIMIT = 16 * 1024  # EC2's limit on user-data, before base64
 _PLACEHOLDER = re.compile(r"@([a-z_]+)@")
 
