@@ -2,7 +2,8 @@
 
 ``run_graph(graph, docs)`` runs documents through a graph on a real engine and returns
 what reached its ``Collect`` publishers; ``run_component`` drives one component without a
-graph; ``ServerProcess`` runs a real ``pypes serve`` on a free loopback port.
+graph; ``ServerProcess`` runs a real ``pypes serve`` on a free loopback port; ``wait_for``
+polls until something is true.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +118,21 @@ def run_component(
 class _Wire:
     def __init__(self, src: tuple[str, str], dst: tuple[str, str]) -> None:
         self.from_, self.to = src, dst
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05,
+             message: str = "condition") -> Any:
+    """Poll ``predicate`` until it returns something truthy, and return that; after
+    ``timeout`` seconds raise AssertionError naming ``message``. For waiting on a server or
+    a worker in a test: the test asserts an outcome, never a duration."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {message}")
+        time.sleep(interval)
 
 
 class ServerProcess:

@@ -2,12 +2,11 @@
 
 import subprocess
 import sys
-import time
 
 import httpx
 import orjson
 
-from pypes.testing import ServerProcess
+from pypes.testing import ServerProcess, wait_for
 
 DEMO = {
     "pypes": 1, "name": "two", "components": [
@@ -16,14 +15,6 @@ DEMO = {
     "wires": [{"from": ["reader", "out"], "to": ["out", "in"]}]}
 
 
-def wait_until(check, seconds=10.0):
-    """Poll ``check`` until it is true (the test fails by assertion, not by timing)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_serve_apply_restart_and_come_back_with_the_same_graph(tmp_path):
@@ -86,5 +77,5 @@ def test_workers_share_the_port_and_follow_graph_changes(tmp_path):
             graphs = [httpx.get(f"{srv.url}/graph").json() for _ in range(8)]
             return all(len(g["components"]) == 8 and g["rev"] == 6 for g in graphs)
 
-        assert wait_until(every_process_has_all)
+        wait_for(every_process_has_all, 10, message="every process on rev 6")
     assert srv.process.returncode is not None

@@ -190,17 +190,6 @@ class CloudInit:
             self.kill(boot)
 
 
-def wait_for(predicate: Any, timeout: float = 20, interval: float = 0.1,
-             message: str = "condition") -> Any:
-    """Poll ``predicate`` until it returns something truthy; fail the test after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {message}")
-        time.sleep(interval)
 
 
 @dataclass

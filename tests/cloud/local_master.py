@@ -9,27 +9,18 @@ import signal
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from pypes.testing import wait_for
+
 SERVING = re.compile(r"Pypes serving graph .* on (http://\S+)")
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 20, interval: float = 0.05,
-             message: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {message}")
-        time.sleep(interval)
 
 
 def alive(pid: int) -> bool:

@@ -18,7 +18,8 @@ from pypes.cloud.provider import ProviderError, WorkerSpec
 from pypes.settings import load_settings
 
 pytest.register_assert_rewrite("ec2_fixtures")
-from ec2_fixtures import CloudInit, MotoCloud, wait_for  # noqa: E402, I001
+from ec2_fixtures import CloudInit, MotoCloud  # noqa: E402, I001
+from pypes.testing import wait_for  # noqa: E402
 
 pytest_plugins = ["ec2_fixtures"]
 pytestmark = pytest.mark.cloud

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 pytest.register_assert_rewrite("ec2_fixtures")
-from ec2_fixtures import MotoCloud, pypes_master, wait_for  # noqa: E402, I001
+from ec2_fixtures import MotoCloud, pypes_master  # noqa: E402, I001
+from pypes.testing import wait_for  # noqa: E402
 
 pytest_plugins = ["ec2_fixtures"]
 pytestmark = pytest.mark.cloud

@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 pytest.register_assert_rewrite("local_master")
-from local_master import Master, alive, pypes_master, wait_for  # noqa: E402, I001
+from local_master import Master, alive, pypes_master  # noqa: E402, I001
+from pypes.testing import wait_for  # noqa: E402
 
 
 def inner(*steps: dict[str, Any]) -> dict[str, Any]:

@@ -217,13 +217,12 @@ def test_a_full_disk_answers_503_not_2xx(tmp_path, servers):
 def test_a_finished_batch_leaves_the_journal_while_later_ones_are_still_held(tmp_path):
     """Under continuous load the graph is never quiet: a batch must leave the journal as
     soon as none of its documents is queued or held, not when everything has drained."""
-    import time as clock
-
     from pypes.components.registry import Registry
     from pypes.graph import Graph
     from pypes.journal import Journal
     from pypes.packet import Packet
     from pypes.scheduler import Engine
+    from pypes.testing import wait_for
 
     journal = Journal(tmp_path / "journal.sqlite3")
     engine = Engine(Registry.discover(), data_dir=tmp_path, journal=journal)
@@ -239,17 +238,12 @@ def test_a_finished_batch_leaves_the_journal_while_later_ones_are_still_held(tmp
         engine.ingest([Packet({"n": 2})]).result()  # waits behind the first in the Delay
         sink = engine.components["out"].sink
 
-        def until(check, seconds=10.0):
-            deadline = clock.monotonic() + seconds
-            while not check() and clock.monotonic() < deadline:
-                clock.sleep(0.02)
-            return check()
-
-        assert until(lambda: len(sink) == 1)  # the first is out, the second is in the Delay
-        assert until(lambda: len(journal) == 1, seconds=1.0)
+        wait_for(lambda: len(sink) == 1, message="the first document out of the Delay")
+        # the second is held for 1.5 s more: its batch alone may stay in the journal
+        wait_for(lambda: len(journal) == 1, timeout=1.0, message="the first batch retired")
         assert [p.data for e in journal.pending() for p in e.packets] == [{"n": 2}]
-        assert len(sink) == 1  # the second is still held: its journal entry had to stay
-        assert until(lambda: len(journal) == 0)
+        assert len(sink) == 1
+        wait_for(lambda: len(journal) == 0, message="the second batch retired")
     finally:
         engine.stop()
         journal.close()
