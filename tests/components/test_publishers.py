@@ -21,7 +21,7 @@ from pypes.components.registry import Registry
 from pypes.graph import Graph
 from pypes.packet import Packet
 from pypes.scheduler import Engine
-from pypes.testing import run_component, run_graph
+from pypes.testing import run_component, run_graph, wait_for
 
 
 def in_dir(component, data_dir):
@@ -176,19 +176,24 @@ def test_http_publisher_gzip_token_and_headers(server):
     assert "s3cret" not in repr(HttpPublisher(params=params).params)
 
 
-def test_a_failed_post_sends_its_documents_to_the_error_path(server, tmp_path):
-    server.status = 503
-    docs = [{"n": 1}, {"n": 2}, {"n": 3}]
-    graph = {
+def publishing_engine(server, tmp_path):
+    """A running engine with JsonReader -> HttpPublisher posting to ``server``."""
+    engine = Engine(Registry.discover(), data_dir=tmp_path)
+    engine.start(Graph.load({
         "pypes": 1,
         "components": [
             {"id": "in", "class": "JsonReader"},
             {"id": "pub", "class": "HttpPublisher", "params": {"url": url(server)}},
         ],
         "wires": [{"from": ["in", "out"], "to": ["pub", "in"]}],
-    }
-    engine = Engine(Registry.discover(), data_dir=tmp_path)
-    engine.start(Graph.load(graph))
+    }))
+    return engine
+
+
+def test_a_failed_post_sends_its_documents_to_the_error_path(server, tmp_path):
+    server.status = 503
+    docs = [{"n": 1}, {"n": 2}, {"n": 3}]
+    engine = publishing_engine(server, tmp_path)
     try:
         receipt = engine.ingest([Packet(d) for d in docs], wait=True).result(timeout=30)
         letters = engine.dead_letters.list()
@@ -203,20 +208,9 @@ def test_a_failed_post_sends_its_documents_to_the_error_path(server, tmp_path):
 
 def test_documents_in_flight_when_the_engine_stops_become_dead_letters(server, tmp_path):
     server.delay = 1.0
-    graph = {
-        "pypes": 1,
-        "components": [
-            {"id": "in", "class": "JsonReader"},
-            {"id": "pub", "class": "HttpPublisher", "params": {"url": url(server)}},
-        ],
-        "wires": [{"from": ["in", "out"], "to": ["pub", "in"]}],
-    }
-    engine = Engine(Registry.discover(), data_dir=tmp_path)
-    engine.start(Graph.load(graph))
+    engine = publishing_engine(server, tmp_path)
     engine.ingest([Packet({"n": 1}), Packet({"n": 2})])
-    deadline = time.monotonic() + 10
-    while not server.requests and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_for(lambda: server.requests, message="the POST to start")
     engine.stop()
     letters = engine.dead_letters.list()
     assert [item["document"] for item in letters] == [{"n": 1}, {"n": 2}]
