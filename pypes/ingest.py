@@ -8,12 +8,12 @@ documents per request and JSON nesting. Any bad input raises ``BadInput`` or
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
+from pypes.compression import GzipError, gzip_inflater
 from pypes.errors import BadInput, TooLarge
 from pypes.packet import Packet
 
@@ -34,13 +34,13 @@ class Limits:
 
 def inflate(body: bytes, limit: int) -> bytes:
     """Decompress a gzip body, stopping as soon as it would exceed ``limit`` bytes."""
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    inflater = gzip_inflater()
     try:
         out = inflater.decompress(body, limit + 1)
         if len(out) > limit or inflater.unconsumed_tail:
             raise TooLarge(f"decompressed body is larger than the limit of {limit} bytes")
         out += inflater.flush()
-    except zlib.error as exc:
+    except GzipError as exc:
         raise BadInput(f"body is not valid gzip: {exc}") from None
     if not inflater.eof:
         raise BadInput("body is not valid gzip: the compressed stream is truncated")

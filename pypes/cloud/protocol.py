@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import itertools
 import secrets
-import zlib
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from typing import Any
 
 import orjson
 
+from pypes.compression import gzip_compress
 from pypes.packet import Packet
 
 GZIP_LEVEL = 1  # on loopback and LANs speed beats the last few percent of size
@@ -199,8 +199,7 @@ def encode_batch(batch: Batch, compress: bool = True) -> tuple[bytes, dict[str, 
     body = orjson.dumps([p.data for p in batch.packets])
     headers = {"Content-Type": "application/json", "Idempotency-Key": batch.key}
     if compress:
-        packer = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-        body = packer.compress(body) + packer.flush()
+        body = gzip_compress(body, GZIP_LEVEL)
         headers["Content-Encoding"] = "gzip"
     return body, headers
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import logging
 import os
@@ -18,6 +17,7 @@ from pydantic import Field, SecretStr, field_validator
 
 from pypes.component import Component, ComponentError, Params, batches_of
 from pypes.components.sink import ResultSink
+from pypes.compression import gzip_compress
 from pypes.packet import Packet
 
 
@@ -319,7 +319,7 @@ class HttpPublisher(Component):
             return
         headers = {"Content-Type": "application/json", **params.headers}
         if params.gzip:
-            body = gzip.compress(body, compresslevel=6)
+            body = gzip_compress(body, 3)
             headers["Content-Encoding"] = "gzip"
         if params.token is not None:
             headers["Authorization"] = f"Bearer {params.token.get_secret_value()}"
