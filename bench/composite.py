@@ -23,6 +23,7 @@ from pypes.components.registry import Registry
 from pypes.graph import Graph
 from pypes.packet import Packet
 from pypes.scheduler import Engine
+from pypes.server import tune_gc
 
 HEAVY_STEP = {"id": "words", "class": "RegexExtractor",
               "params": {"field": "text", "pattern": r"\b(\w+)\s+\1\b|\b\w*(?:ow|ed|er)\w*\b",
@@ -83,6 +84,7 @@ def main() -> None:
     parser.add_argument("--words", type=int, default=3000, help="words per long document")
     parser.add_argument("--trivial", type=int, default=100_000, help="small documents")
     args = parser.parse_args()
+    tune_gc()  # as `pypes serve` and `pypes run` do
     heavy = texts(args.heavy, args.words)
     small = [{"id": i, "name": f"doc {i}", "tags": ["a", "b"]} for i in range(args.trivial)]
     rows = []

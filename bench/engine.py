@@ -11,12 +11,13 @@ import argparse
 import copy
 import time
 
-from bench.workload import BATCH, GRAPH, by_hand, documents  # noqa: E402
-from pypes.components.registry import Registry  # noqa: E402
-from pypes.graph import Graph  # noqa: E402
-from pypes.packet import Packet  # noqa: E402
-from pypes.scheduler import Engine, Scheduler  # noqa: E402
-from pypes.scheduler.core import wire  # noqa: E402
+from bench.workload import BATCH, GRAPH, by_hand, documents
+from pypes.components.registry import Registry
+from pypes.graph import Graph
+from pypes.packet import Packet
+from pypes.scheduler import Engine, Scheduler
+from pypes.scheduler.core import wire
+from pypes.server import tune_gc
 
 
 def timed(run, batches) -> float:
@@ -31,6 +32,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
+    tune_gc()  # as `pypes serve` and `pypes run` do; both sides run under it
     template = documents(BATCH)
     registry = Registry.discover()
     graph = Graph.load(GRAPH)

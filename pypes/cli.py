@@ -151,10 +151,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pypes.components.registry import Registry
     from pypes.packet import Packet
     from pypes.scheduler import Engine
+    from pypes.server import tune_gc
 
     graph = load_graph_file(args.graph)
     engine = Engine(Registry.discover(), data_dir=Path.cwd())
     engine.start(graph)
+    tune_gc()
     out = sys.stdout.buffer
     bad_lines = failed = 0
     try:
