@@ -158,7 +158,7 @@ def run_worker(options: WorkerOptions) -> int:
 
     def on_listen(url: str, engine: Any, app: Any) -> None:
         # a worker is asked the same batch again only right after a failed call
-        engine.idempotency_keys = 1000
+        engine.receipts.keep_keys = 1000
         lifeline.start(url)
 
     try:

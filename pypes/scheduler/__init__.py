@@ -1,6 +1,7 @@
 """Greenlet tasklets, the scheduler pass, and the engine thread that drives them."""
 
 from pypes.scheduler.core import Scheduler
-from pypes.scheduler.runtime import Engine, Receipt
+from pypes.scheduler.receipts import Receipt
+from pypes.scheduler.runtime import Engine
 
 __all__ = ["Engine", "Receipt", "Scheduler"]

@@ -15,11 +15,11 @@ import itertools
 import logging
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,26 +30,12 @@ from pypes.packet import Packet
 from pypes.scheduler.assembly import assemble, close
 from pypes.scheduler.core import Scheduler
 from pypes.scheduler.deadletters import DeadLetters
+from pypes.scheduler.receipts import Receipt, Receipts
 from pypes.store import GraphStore
 
 log = logging.getLogger("pypes.engine")
 _LATER = object()  # a job's value when it resolves its own future later
 RETIRE_INTERVAL = 0.2  # seconds between looks for finished journal batches
-
-
-@dataclass
-class Receipt:
-    """What ``/docs`` answers: how many documents were taken and, when waited for, what
-    came of them."""
-
-    batch: str
-    accepted: int
-    processed: int = 0
-    errors: int = 0
-    results: list[dict[str, Any]] = field(default_factory=list)
-    # documents that failed without an error port to go to: component, error, document
-    failed: list[dict[str, Any]] = field(default_factory=list)
-    duplicate: bool = False
 
 
 @dataclass
@@ -89,10 +75,11 @@ class Engine:
         self._journaled: list[tuple[int, Any]] = []
         self._next_retire = 0.0
         self.dead_letters = DeadLetters(dead_letter_limit)
+        self.receipts = Receipts()
         self.context = Context(
             data_dir=data_dir or Path.cwd(),
             on_failure=self._on_failure,
-            on_result=self._on_result,
+            on_result=self.receipts.claim,
             wake=self.wake,
             services=services if services is not None else {},
         )
@@ -110,10 +97,6 @@ class Engine:
         self._wakeup: asyncio.Event | None = None
         self._stopping = False
         self._batches = (f"b{n}" for n in itertools.count(1))
-        self._watched: dict[str, Receipt] = {}
-        self._waiting: list[tuple[Receipt, Future[Receipt]]] = []
-        self._seen_keys: OrderedDict[str, Receipt] = OrderedDict()
-        self.idempotency_keys = 10_000  # receipts kept to answer a repeated key
 
     # lifecycle
 
@@ -158,14 +141,11 @@ class Engine:
         ``size`` (body bytes) counts against ``queue_bytes``. With a journal, the batch is
         written to it first (``Unavailable`` if it cannot be) and removed once finished;
         ``journal_id`` names a batch already there (a replay)."""
-        if key is not None:
-            with self._lock:
-                seen = self._seen_keys.get(key)
-            if seen is not None:
-                done: Future[Receipt] = Future()
-                done.set_result(Receipt(seen.batch, seen.accepted, seen.processed,
-                                        seen.errors, seen.results, seen.failed, duplicate=True))
-                return done
+        seen = self.receipts.repeated(key) if key is not None else None
+        if seen is not None:
+            done: Future[Receipt] = Future()
+            done.set_result(seen)
+            return done
         if not self.scheduler.entries(route):
             where = f"/docs/{route}" if route else "/docs"
             raise NotFound(f"no Adapter in the graph takes documents posted to {where}")
@@ -182,7 +162,7 @@ class Engine:
         def run() -> Any:
             self.accepted += len(packets)
             if wait:
-                self._watched[receipt.batch] = receipt
+                self.receipts.watch(receipt)
             if not self.scheduler.feed(packets, route):
                 for packet in packets:
                     self._on_failure("graph", packet, f"no Adapter takes route {route!r}", True)
@@ -191,9 +171,9 @@ class Engine:
                 self._journaled.append((journal_id, receipt.batch))
             receipt.processed = len(packets)
             if key is not None:
-                self._remember(key, receipt)
+                self.receipts.remember(key, receipt)
             if wait:
-                self._waiting.append((receipt, result))
+                self.receipts.wait(receipt, result)
                 return _LATER
             return receipt
 
@@ -447,18 +427,13 @@ class Engine:
 
     def _answer_waiters(self) -> None:
         """Answer the ``wait=True`` requests, unless work is still in flight somewhere."""
-        if not self._waiting or self.scheduler.busy():
-            return
-        waiting, self._waiting = self._waiting, []
-        for receipt, future in waiting:
-            self._watched.pop(receipt.batch, None)
-            future.set_result(receipt)
+        if self.receipts.waiting and not self.scheduler.busy():
+            self.receipts.answer()
 
     async def _shutdown(self) -> None:
         for component in list(self.components.values()):
             await close(component)
-        for receipt, future in self._waiting:
-            future.set_result(receipt)
+        self.receipts.answer()
         with self._lock:
             jobs, self._channel = list(self._channel), deque()
         for job in jobs:
@@ -491,42 +466,10 @@ class Engine:
         assert self.loop is not None
         self.loop.create_task(close(component))
 
-    def _remember(self, key: str, receipt: Receipt) -> None:
-        with self._lock:
-            self._seen_keys[key] = receipt
-            while len(self._seen_keys) > self.idempotency_keys:
-                self._seen_keys.popitem(last=False)
-
     def _on_failure(self, component_id: str, packet: Packet, error: str, dead: bool) -> None:
         if dead:
             self.dead_letters.add(component_id, packet, error)
-        receipt = self._watched.get(packet.meta.get("batch", ""))
-        if receipt is not None:
-            receipt.errors += 1
-            if dead:
-                receipt.failed.append({"component": component_id, "error": error,
-                                       "document": packet.data})
-
-    def _on_result(self, packets: list[Packet]) -> list[Packet]:
-        """Give waited-for batches their results; return the packets nobody waits for."""
-        watched = self._watched
-        if not watched:
-            return packets
-        if len(watched) == 1:  # the common case: one request waiting
-            ((batch, receipt),) = watched.items()
-            mine = [p.data for p in packets if p.meta.get("batch") == batch]
-            receipt.results.extend(mine)
-            if len(mine) == len(packets):
-                return []
-            return [p for p in packets if p.meta.get("batch") != batch]
-        unclaimed: list[Packet] = []
-        for packet in packets:
-            owner = watched.get(packet.meta.get("batch", ""))
-            if owner is None:
-                unclaimed.append(packet)
-            else:
-                owner.results.append(packet.data)
-        return unclaimed
+        self.receipts.failed(component_id, packet, error, dead)
 
 
 def _component_stats(component: Component) -> dict[str, Any]:
