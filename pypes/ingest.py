@@ -49,14 +49,23 @@ def inflate(body: bytes, limit: int) -> bytes:
     return out
 
 
-def parse_body(body: bytes, content_type: str, limits: Limits = Limits()) -> list[Packet]:
-    """The packets a body of this content type holds (without ``Content-Encoding``)."""
+def parse_body(body: bytes, content_type: str, limits: Limits = Limits(),
+               batch: str | None = None) -> list[Packet]:
+    """The packets a body of this content type holds (without ``Content-Encoding``),
+    each stamped with ``batch`` in its meta when one is given."""
     mimetype = content_type.split(";", 1)[0].strip().lower()
     if mimetype in JSON_TYPES:
-        return [Packet(doc) for doc in parse_json(body, limits)]
-    if mimetype in NDJSON_TYPES:
-        return [Packet(doc) for doc in parse_ndjson(body, limits)]
-    return [Packet(meta={"mimetype": mimetype or "application/octet-stream"}, raw=body)]
+        docs = parse_json(body, limits)
+    elif mimetype in NDJSON_TYPES:
+        docs = parse_ndjson(body, limits)
+    else:
+        meta = {"mimetype": mimetype or "application/octet-stream"}
+        if batch is not None:
+            meta["batch"] = batch
+        return [Packet(meta=meta, raw=body)]
+    if batch is None:
+        return [Packet(doc) for doc in docs]
+    return [Packet(doc, {"batch": batch}) for doc in docs]
 
 
 def parse_json(body: bytes, limits: Limits = Limits()) -> list[dict[str, Any]]:
@@ -71,7 +80,7 @@ def parse_json(body: bytes, limits: Limits = Limits()) -> list[dict[str, Any]]:
         docs = value
     else:
         raise BadInput("a JSON body must be an object (one document) or an array of objects")
-    _check_documents(docs, limits, "element", body)
+    _check_documents(docs, limits, "element", body, enclosed=docs is value)
     return docs
 
 
@@ -104,21 +113,33 @@ def parse_json_documents(raw: bytes, limits: Limits = Limits()) -> list[dict[str
         return parse_ndjson(raw, limits)
 
 
-def _check_documents(docs: list[Any], limits: Limits, unit: str, body: bytes) -> None:
+def _check_documents(docs: list[Any], limits: Limits, unit: str, body: bytes,
+                     enclosed: bool = False) -> None:
+    """Refuse too many documents, non-objects, and nesting deeper than the limit
+    (``enclosed``: the documents came in one JSON array)."""
     if len(docs) > limits.documents:
         raise TooLarge(f"more than {limits.documents} documents in one request")
     if not set(map(type, docs)) <= {dict}:
         n = next(n for n, doc in enumerate(docs, 1) if not isinstance(doc, dict))
         raise BadInput(f"{unit} {n} is not a JSON object", {unit: n})
-    # No more brackets than documents (plus an enclosing array): nothing is nested. Brackets
-    # inside strings only raise the count, so this shortcut never skips a nested body.
-    if body.count(b"{") + body.count(b"[") <= len(docs) + 1:
+    if _flat(body, len(docs), enclosed):
         return
     for n, doc in enumerate(docs, 1):
         for value in doc.values():
             if isinstance(value, (dict, list)) and _depth(value, limits.depth - 1) < 0:
                 raise BadInput(f"{unit} {n} is nested deeper than {limits.depth} levels",
                                {unit: n})
+
+
+def _flat(body: bytes, documents: int, enclosed: bool) -> bool:
+    """True when the body has no bracket but one "{" per document and the "[" of an
+    enclosing array: nothing in it is nested. Brackets inside strings can only make this
+    false, so it never skips a nested body. ``find`` runs at memchr speed, ``count`` does
+    not: one count, at most two finds."""
+    if body.count(b"{") > documents:
+        return False
+    first = body.find(b"[") if enclosed else -1
+    return body.find(b"[", first + 1) < 0
 
 
 def _depth(value: Any, budget: int) -> int:

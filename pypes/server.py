@@ -33,7 +33,7 @@ from pypes.settings import Settings
 from pypes.store import GraphStore
 
 log = logging.getLogger("pypes.server")
-ROUTERS: list[APIRouter] = [filters.router, wires.router, graph.router, docs.router, sinks.router,
+ROUTERS: list[APIRouter] = [docs.router, filters.router, wires.router, graph.router, sinks.router,
                             stats.router, workers.router]
 UI_DIST = Path(__file__).resolve().parent.parent / "ui" / "dist"
 GC_YOUNG_THRESHOLD = 20_000  # allocations between young collections (CPython's default: 700)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 
 from pypes.component import Component, ComponentError, Params
 from pypes.components.adapters import JsonReader
@@ -84,9 +85,17 @@ class Mark(Component):
         return packet
 
 
+class Lengths(Component):
+    """Counts the words of ``text`` by length: a dict with integer keys, as Python makes."""
+
+    def process(self, packet: Packet) -> Packet:
+        packet.data["lengths"] = dict(Counter(map(len, packet.data["text"].split())))
+        return packet
+
+
 def registry() -> Registry:
     reg = Registry()
-    for cls in (JsonReader, Collect, Upper, FailOn, PairUp, Sleepy, Crashy, Mark):
+    for cls in (JsonReader, Collect, Upper, FailOn, PairUp, Sleepy, Crashy, Mark, Lengths):
         reg.add(cls)
     return reg
 

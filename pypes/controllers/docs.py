@@ -8,9 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 
-from pypes.controllers.common import INGEST, JSONResponse, engine, read_body, result
+from pypes.controllers.common import (
+    INGEST,
+    JSONResponse,
+    authorize,
+    engine,
+    query_flag,
+    read_body,
+    result,
+)
 from pypes.errors import BadInput
 from pypes.ingest import inflate, parse_body
 
@@ -27,7 +35,14 @@ DOCS_BODY: dict[str, Any] = {
             "application/x-ndjson": {"schema": {"type": "string"}},
             "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
         },
-    }
+    },
+    # read by hand (``query_flag``), so declared here
+    "parameters": [{
+        "name": "wait", "in": "query", "required": False,
+        "schema": {"type": "boolean", "default": False},
+        "description": "answer once the graph has finished with the documents (200, with "
+                       "the results) instead of as soon as they are queued (202)",
+    }],
 }
 
 
@@ -36,7 +51,10 @@ WAITED: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def ingest(request: Request, route: str | None, wait: bool) -> JSONResponse:
+async def ingest(request: Request, route: str | None) -> JSONResponse:
+    """The hot path: no FastAPI parameters or dependencies, only what it needs by hand."""
+    await authorize(request, "ingest")
+    wait = query_flag(request, "wait")
     settings = request.app.state.settings
     body = await read_body(request)
     if not body:
@@ -46,10 +64,12 @@ async def ingest(request: Request, route: str | None, wait: bool) -> JSONRespons
         body = inflate(body, settings.max_inflated_bytes)
     elif encoding not in ("identity", ""):
         raise BadInput(f"Content-Encoding {encoding!r} is not supported (use gzip)")
-    packets = parse_body(body, request.headers.get("content-type", ""), settings.limits)
+    eng = engine(request)
+    batch = eng.new_batch()
+    packets = parse_body(body, request.headers.get("content-type", ""), settings.limits, batch)
     key = request.headers.get("idempotency-key")
-    receipt = await result(engine(request).ingest(packets, route, wait=wait, key=key,
-                                                  size=len(body)))
+    receipt = await result(eng.ingest(packets, route, wait=wait, key=key, size=len(body),
+                                      batch=batch))
     answer: dict[str, Any] = {"accepted": receipt.accepted, "batch": receipt.batch}
     if receipt.duplicate:
         answer["duplicate"] = True
@@ -60,19 +80,16 @@ async def ingest(request: Request, route: str | None, wait: bool) -> JSONRespons
     return JSONResponse(answer, 200)
 
 
-@router.post("/docs", status_code=202, dependencies=[INGEST], openapi_extra=DOCS_BODY,
-             responses=WAITED)
-async def post_docs(request: Request, wait: bool = Query(False)) -> JSONResponse:
+@router.post("/docs", status_code=202, openapi_extra=DOCS_BODY, responses=WAITED)
+async def post_docs(request: Request) -> JSONResponse:
     """Ingest documents into the Adapters without a ``route``."""
-    return await ingest(request, None, wait)
+    return await ingest(request, None)
 
 
-@router.post("/docs/{route}", status_code=202, dependencies=[INGEST], openapi_extra=DOCS_BODY,
-             responses=WAITED)
-async def post_docs_route(route: str, request: Request,
-                          wait: bool = Query(False)) -> JSONResponse:
+@router.post("/docs/{route}", status_code=202, openapi_extra=DOCS_BODY, responses=WAITED)
+async def post_docs_route(route: str, request: Request) -> JSONResponse:
     """Ingest documents into the Adapters whose ``route`` param is ``route``."""
-    return await ingest(request, route, wait)
+    return await ingest(request, route)
 
 
 @router.post("/trigger", dependencies=[INGEST])

@@ -96,7 +96,7 @@ class Engine:
         self._ready = threading.Event()
         self._wakeup: asyncio.Event | None = None
         self._stopping = False
-        self._batches = (f"b{n}" for n in itertools.count(1))
+        self._batch_numbers = itertools.count(1)
 
     # lifecycle
 
@@ -134,13 +134,16 @@ class Engine:
         key: str | None = None,
         size: int = 0,
         journal_id: int | None = None,
+        batch: str | None = None,
     ) -> Future[Receipt]:
         """Queue documents for the entry Adapters; the future resolves when they are
         queued (``wait=False``) or when the graph has finished with them (``wait=True``).
         A repeated idempotency ``key`` is answered from the first receipt, not re-run.
         ``size`` (body bytes) counts against ``queue_bytes``. With a journal, the batch is
         written to it first (``Unavailable`` if it cannot be) and removed once finished;
-        ``journal_id`` names a batch already there (a replay)."""
+        ``journal_id`` names a batch already there (a replay). ``batch`` is the id (from
+        ``new_batch``) every packet already carries in ``meta["batch"]``; without it, the
+        packets are stamped with a new one."""
         seen = self.receipts.repeated(key) if key is not None else None
         if seen is not None:
             done: Future[Receipt] = Future()
@@ -152,9 +155,10 @@ class Engine:
         replay = journal_id is not None
         if not replay:
             self._check_room(len(packets), size)
-        receipt = Receipt(next(self._batches), len(packets))
-        for packet in packets:
-            packet.meta["batch"] = receipt.batch
+        receipt = Receipt(batch or self.new_batch(), len(packets))
+        if batch is None:
+            for packet in packets:
+                packet.meta["batch"] = receipt.batch
         if self.journal is not None and journal_id is None:
             journal_id = self.journal.append(packets, route)
         result: Future[Receipt] = Future()
@@ -184,6 +188,10 @@ class Engine:
             if journal_id is not None and not replay:
                 self.journal.done([journal_id])
             raise
+
+    def new_batch(self) -> str:
+        """A fresh batch id, to stamp packets with as they are made (``parse_body``)."""
+        return f"b{next(self._batch_numbers)}"
 
     def recover(self) -> int:
         """Replay every batch left in the journal, one at a time, before new requests;

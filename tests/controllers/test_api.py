@@ -5,6 +5,8 @@ import gzip
 import orjson
 import pytest
 
+from tests.plugins import chain
+
 
 def post_json(client, path, data, **headers):
     return client.post(path, content=orjson.dumps(data),
@@ -111,6 +113,22 @@ def test_bad_bodies_get_a_clear_4xx(client, body, headers, status, message):
     r = client.post("/docs", content=body, headers={"content-type": "application/json", **headers})
     assert r.status_code == status and message in r.json()["error"]
     assert client.get("/health").json()["status"] == "ok"
+
+
+def test_wait_must_be_a_boolean(client):
+    r = client.post("/docs?wait=maybe", content=b'{"text": "a"}')
+    assert r.status_code == 422 and "wait" in r.json()["error"]
+    assert client.get("/sinks/out").json()["items"] == []  # refused, so nothing was taken
+    r = client.post("/docs?wait=yes", content=b'{"text": "b"}')
+    assert r.status_code == 200 and r.json()["results"] == [{"text": "B"}]
+    assert client.post("/docs?wait=0", content=b'{"text": "c"}').status_code == 202
+
+
+def test_documents_with_integer_keys_are_answered(make_client):
+    client = make_client(chain("Lengths"))
+    r = client.post("/docs?wait=true", content=b'{"text": "a bb cc"}')
+    assert r.status_code == 200 and r.json()["results"] == [
+        {"text": "a bb cc", "lengths": {"1": 1, "2": 2}}]
 
 
 def test_limits_answer_413(make_client):

@@ -147,6 +147,45 @@ def test_parse_body_parses_or_raises_bad_input(body: bytes, content_type: str) -
         pass
 
 
+def nesting(value: Any) -> int:
+    """Levels of containers in ``value`` (a flat document is 1)."""
+    if isinstance(value, dict):
+        value = list(value.values())
+    elif not isinstance(value, list):
+        return 0
+    return 1 + max(map(nesting, value), default=0)
+
+
+def wrapped(value: Any, levels: int, in_list: bool) -> Any:
+    for _ in range(levels):
+        value = [value] if in_list else {"k": value}
+    return value
+
+
+deep_values = st.builds(wrapped, json_values, st.integers(0, 8), st.booleans())
+documents = st.dictionaries(st.text(max_size=4), json_values | deep_values, max_size=3)
+
+
+@FAST
+@given(documents | st.lists(documents, max_size=5), st.booleans())
+def test_nesting_limit_is_exact(value: Any, as_ndjson: bool) -> None:
+    """A body is refused for nesting exactly when a document in it is nested deeper than
+    the limit: the shortcut for flat bodies never lets a deep one through."""
+    CASES["nesting"] += 1
+    docs = value if isinstance(value, list) else [value]
+    if as_ndjson:
+        body, content_type = b"\n".join(map(orjson.dumps, docs)), "application/x-ndjson"
+    else:
+        body, content_type = orjson.dumps(value), "application/json"
+    too_deep = any(nesting(doc) > SMALL.depth for doc in docs)
+    try:
+        parse_body(body, content_type, SMALL)
+    except BadInput as exc:
+        assert too_deep and "nested deeper" in exc.message, exc.message
+        return
+    assert not too_deep
+
+
 @FAST
 @given(st.binary(max_size=400), st.integers(0, 5000), st.booleans())
 def test_inflate_inflates_or_raises_bad_input(data: bytes, limit: int, wrap: bool) -> None:
