@@ -6,7 +6,9 @@ UI_OUT := ui/dist/index.html
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT   ?= 8080
 
-.PHONY: install run test bench chromium lint clean
+APT_GET := $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq
+
+.PHONY: install run test bench chromium wrk lint clean
 
 install: $(STAMP) $(UI_OUT)
 
@@ -19,9 +21,8 @@ $(STAMP): pyproject.toml
 $(UI_OUT): $(wildcard ui/package.json ui/package-lock.json ui/index.html ui/vite.config.* ui/src/* ui/src/*/*)
 	cd ui && npm ci --no-audit --no-fund && npm run build
 
-chromium:
-	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+chromium wrk:  # Debian's packages: the test browser, the benchmarks' load generator
+	@command -v $@ >/dev/null || { $(APT_GET) $@; }
 
 run: install
 	$(VENV)/bin/pypes serve --host 127.0.0.1 --port $(PORT) --config config
@@ -29,7 +30,7 @@ run: install
 test: install chromium
 	$(PY) -m pytest -n 2 -q
 
-bench: install
+bench: install wrk
 	$(PY) -m bench.engine
 	$(PY) -m bench.http
 	$(PY) -m bench.composite

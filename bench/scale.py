@@ -1,13 +1,15 @@
 """Scale and memory: ``pypes serve --workers N`` for N = 1 and 2 on a CPU-heavy graph, and
 the resident memory of one server idle and after many documents.
 
-Run: .venv/bin/python -m bench.scale [--requests N] [--documents N]
+wrk holds 16 connections: the kernel spreads connections over the processes (each listens
+with SO_REUSEPORT), so with only 4 one process would often get 3 of them.
+
+Run: .venv/bin/python -m bench.scale [--seconds S] [--connections C] [--documents N]
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import tempfile
 from pathlib import Path
@@ -15,7 +17,7 @@ from pathlib import Path
 import httpx
 import orjson
 
-from bench.http import load
+from bench.loadgen import post_rate
 from bench.workload import BATCH, GRAPH, documents
 from pypes.testing import ServerProcess
 
@@ -48,14 +50,15 @@ def children(pid: int) -> list[int]:
     return [int(p) for p in path.read_text().split()] if path.exists() else []
 
 
-def throughput(workers: int, body: bytes, requests: int) -> float:
+def throughput(workers: int, body: bytes, seconds: int, connections: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         graph = Path(tmp) / "g.json"
         graph.write_text(json.dumps(HEAVY))
         with ServerProcess(Path(tmp), "--graph", str(graph), "--workers", str(workers),
                            "--log-level", "warning") as server:
-            return asyncio.run(load(f"{server.url}/docs?wait=true", body,
-                                    {"content-type": "application/json"}, requests, 4))
+            return post_rate(f"{server.url}/docs?wait=true", body,
+                             {"content-type": "application/json"}, documents=BATCH,
+                             seconds=seconds, connections=connections)
 
 
 def memory(total_documents: int) -> tuple[float, float, float]:
@@ -78,13 +81,14 @@ def memory(total_documents: int) -> tuple[float, float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--requests", type=int, default=30)
-    parser.add_argument("--documents", type=int, default=200_000)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--documents", type=int, default=1_000_000)
     args = parser.parse_args()
     long_docs = [{"id": d["id"], "text": " ".join([d["text"]] * 10)} for d in documents(BATCH)]
     body = orjson.dumps(long_docs)
-    one = throughput(1, body, args.requests)
-    two = throughput(2, body, args.requests)
+    one = throughput(1, body, args.seconds, args.connections)
+    two = throughput(2, body, args.seconds, args.connections)
     print(f"CPU-heavy graph (RegexExtractor over 200-word texts), {BATCH}-document batches")
     print(f"{'processes':<12}{'docs/s':>12}{'ratio':>8}")
     print(f"{'1':<12}{one:>12,.0f}{1:>8.2f}")

@@ -8,6 +8,7 @@ import gc
 import ipaddress
 import logging
 import os
+import select
 import signal
 import socket
 import sys
@@ -38,6 +39,7 @@ ROUTERS: list[APIRouter] = [docs.router, filters.router, wires.router, graph.rou
 UI_DIST = Path(__file__).resolve().parent.parent / "ui" / "dist"
 GC_YOUNG_THRESHOLD = 20_000  # allocations between young collections (CPython's default: 700)
 FOLLOW_INTERVAL = 0.25  # seconds between checks for a graph stored by another process
+READY_TIMEOUT = 120.0  # seconds ``serve --workers N`` waits for its processes to listen
 
 
 def create_app(engine: Engine, settings: Settings, *, stop_engine: bool = True,
@@ -131,17 +133,21 @@ def check_bind(settings: Settings) -> None:
         )
 
 
-def bind(host: str, port: int) -> socket.socket:
+def bind(host: str, port: int, *, listen: bool = True, share: bool = False) -> socket.socket:
+    """A socket bound to ``host:port`` (port 0: a free one), listening unless ``listen`` is
+    false. ``share`` sets ``SO_REUSEPORT``, so sibling processes can each bind the port."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if share:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
         raise PypesError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    sock.listen(2048)
-    sock.set_inheritable(True)
+    if listen:
+        sock.listen(2048)
     return sock
 
 
@@ -155,11 +161,15 @@ def serve(settings: Settings, *, routers: Iterable[APIRouter] = (),
     if settings.workers > 1 and settings.durable:
         raise PypesError("--durable cannot be combined with --workers yet: "
                          "run one durable process per config directory")
-    sock = bind(settings.host, settings.port)
+    # with N processes this socket only holds the port: each process listens on one of its
+    # own (SO_REUSEPORT) and the kernel spreads new connections among them. On one shared
+    # socket, the first process to wake would take a whole burst of connections.
+    forked = settings.workers > 1
+    sock = bind(settings.host, settings.port, listen=not forked, share=forked)
     host, port = sock.getsockname()[:2]
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
-    if settings.workers > 1:
-        serve_forked(settings, sock, url, routers)
+    if forked:
+        serve_forked(settings, host, port, url, routers)
     else:
         serve_process(settings, sock, url, routers, on_listen)
 
@@ -178,20 +188,37 @@ def serve_process(settings: Settings, sock: socket.socket, url: str,
     engine.start(graph)
     engine.recover()
     app = create_app(engine, settings, routers=routers)
-    if announce:
-        print(f"Pypes serving graph {graph.name!r} (rev {graph.rev}) on {url}",
-              file=sys.stderr, flush=True)
-    if on_listen is not None:
-        on_listen(url, engine, app)
+
+    def listening() -> None:
+        if announce:
+            print(f"Pypes serving graph {graph.name!r} (rev {graph.rev}) on {url}",
+                  file=sys.stderr, flush=True)
+        if on_listen is not None:
+            on_listen(url, engine, app)
+
     if follow_store:
         threading.Thread(target=_follow, args=(engine,), name="pypes-follow", daemon=True).start()
     tune_gc()
     config = uvicorn.Config(app, log_level=settings.log_level, timeout_graceful_shutdown=5,
                             access_log=False)
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        AnnouncingServer(config, listening).run(sockets=[sock])
     finally:
         engine.stop()
+
+
+class AnnouncingServer(uvicorn.Server):
+    """uvicorn's server, calling ``listening()`` once it accepts connections (not before:
+    whoever reads the announcement may connect at once)."""
+
+    def __init__(self, config: uvicorn.Config, listening: Callable[[], None]) -> None:
+        super().__init__(config)
+        self.listening = listening
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if not self.should_exit:
+            self.listening()
 
 
 def reap_orphans_at_start(settings: Settings, graph: Graph) -> None:
@@ -225,21 +252,48 @@ def _follow(engine: Engine) -> None:
             log.exception("could not take the graph another worker process stored")
 
 
-def serve_forked(settings: Settings, sock: socket.socket, url: str,
+def _count_ready(fd: int, expected: int, timeout: float) -> int:
+    """How many processes wrote their byte to ``fd`` before ``timeout`` (or before every
+    writer closed it, having exited)."""
+    deadline = time.monotonic() + timeout
+    seen = 0
+    while seen < expected and (left := deadline - time.monotonic()) > 0:
+        if not select.select([fd], [], [], left)[0]:
+            break
+        data = os.read(fd, expected)
+        if not data:
+            break
+        seen += len(data)
+    return seen
+
+
+def serve_forked(settings: Settings, host: str, port: int, url: str,
                  routers: Iterable[APIRouter] = ()) -> None:
-    """``workers`` processes accept on one socket, each running the graph. A graph change
-    made through any of them is stored under a lock and picked up by the others within
-    ``FOLLOW_INTERVAL``. A process that dies is started again; SIGTERM stops them all."""
+    """``workers`` processes listen on the port, each running the graph; the server is
+    announced once they all listen. A graph change made through any of them is stored
+    under a lock and picked up by the others within ``FOLLOW_INTERVAL``. A process that
+    dies is started again; SIGTERM stops them all."""
     children: dict[int, int] = {}  # pid -> slot
     stopping = False
+    ready_in, ready_out = os.pipe()  # each first process writes a byte once it listens
 
-    def start(slot: int) -> None:
+    def start(slot: int, first: bool = False) -> None:
         pid = os.fork()
         if pid == 0:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
+            os.close(ready_in)
+
+            def listening(*_: object) -> None:
+                os.write(ready_out, b".")
+                os.close(ready_out)
+
+            if not first:
+                os.close(ready_out)
             try:
-                serve_process(settings, sock, url, routers, follow_store=True, announce=False)
+                serve_process(settings, bind(host, port, share=True), url, routers,
+                              listening if first else None,
+                              follow_store=True, announce=False)
             finally:
                 os._exit(0)
         children[pid] = slot
@@ -254,9 +308,12 @@ def serve_forked(settings: Settings, sock: socket.socket, url: str,
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     for slot in range(settings.workers):
-        start(slot)
-    print(f"Pypes serving with {settings.workers} processes on {url}", file=sys.stderr,
-          flush=True)
+        start(slot, first=True)
+    os.close(ready_out)
+    listening = _count_ready(ready_in, settings.workers, READY_TIMEOUT)
+    os.close(ready_in)
+    print(f"Pypes serving with {listening} of {settings.workers} processes on {url}",
+          file=sys.stderr, flush=True)
     while children:
         try:
             pid, status = os.wait()

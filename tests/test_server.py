@@ -1,7 +1,10 @@
 """``pypes serve`` as a user runs it: a real uvicorn process on a loopback port."""
 
+import socket
 import subprocess
 import sys
+from collections import Counter
+from urllib.parse import urlsplit
 
 import httpx
 import orjson
@@ -13,8 +16,6 @@ DEMO = {
         {"id": "reader", "class": "JsonReader"},
         {"id": "out", "class": "Collect"}],
     "wires": [{"from": ["reader", "out"], "to": ["out", "in"]}]}
-
-
 
 
 def test_serve_apply_restart_and_come_back_with_the_same_graph(tmp_path):
@@ -79,3 +80,21 @@ def test_workers_share_the_port_and_follow_graph_changes(tmp_path):
 
         wait_for(every_process_has_all, 10, message="every process on rev 6")
     assert srv.process.returncode is not None
+
+
+def test_workers_all_listen_before_the_server_says_it_is_serving(tmp_path):
+    """Connections opened at once right after the announcement (a proxy filling its
+    keep-alive pool) reach every process, not only the first one up."""
+    (tmp_path / "g.json").write_bytes(orjson.dumps(DEMO))
+    with ServerProcess(tmp_path, "--graph", str(tmp_path / "g.json"), "--workers", "2") as srv:
+        address = urlsplit(srv.url)
+        conns = [socket.create_connection((address.hostname, address.port), timeout=10)
+                 for _ in range(32)]
+        answered: Counter[int] = Counter()
+        for conn in conns:
+            conn.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        for conn in conns:
+            with conn, conn.makefile("rb") as reply:
+                body = reply.read().split(b"\r\n\r\n", 1)[1]
+                answered[orjson.loads(body)["pid"]] += 1
+    assert len(answered) == 2 and min(answered.values()) >= 4, answered

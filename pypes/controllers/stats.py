@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -54,12 +55,13 @@ async def events(request: Request) -> StreamingResponse:
 @router.get("/health")
 async def health(request: Request) -> JSONResponse:
     """Liveness: answers while the graph is busy, since the engine runs on its own thread.
-    ``degraded`` names a component whose step has run past ``stall_seconds``."""
+    ``degraded`` names a component whose step has run past ``stall_seconds``; ``pid`` is
+    the server process that answered (one of N with ``serve --workers N``)."""
     eng = engine(request)
     stalled = eng.stalls()
     return JSONResponse({"status": "degraded" if stalled else "ok", "rev": eng.graph.rev,
                          "uptime": round(time.time() - request.app.state.started, 3),
-                         "stalled": stalled})
+                         "stalled": stalled, "pid": os.getpid()})
 
 
 @router.get("/metrics", dependencies=[READ], response_class=PlainTextResponse)

@@ -70,4 +70,4 @@ def test_health_answers_while_a_pass_holds_the_engine(live):
         posting.join()
         assert "degraded" in seen
         assert http.get("/health").json() | {"uptime": 0} == \
-            {"status": "ok", "rev": 0, "uptime": 0, "stalled": []}
+            {"status": "ok", "rev": 0, "uptime": 0, "stalled": [], "pid": server.process.pid}
