@@ -67,12 +67,14 @@ class WorkerClient:
         await self._call("PUT", "/graph", content=orjson.dumps(graph),
                          headers={"Content-Type": "application/json"})
 
-    async def post_batch(self, body: bytes, headers: dict[str, str]) -> Answer:
-        """Send one batch and wait for its results (``POST /docs?wait=true``)."""
+    async def post_batch(self, body: bytes, headers: dict[str, str], posted: int) -> Answer:
+        """Send one batch of ``posted`` documents and wait for its results, changes to the
+        posted documents coming back as changes (``POST /docs?wait=true&delta=true``)."""
         response = await self._call("POST", "/docs", content=body, headers=headers,
-                                    params={"wait": "true"}, timeout=BATCH_TIMEOUT)
+                                    params={"wait": "true", "delta": "true"},
+                                    timeout=BATCH_TIMEOUT)
         try:
-            return decode_answer(response.content)
+            return decode_answer(response.content, posted)
         except ProtocolError as exc:
             raise WorkerError(str(exc), response.status_code) from None
 

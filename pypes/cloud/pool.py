@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from pypes.cloud.client import WorkerClient, WorkerError, make_http
 from pypes.cloud.directory import directory_of, master_url, release_master_url
 from pypes.cloud.lifecycle import Lifecycle
-from pypes.cloud.protocol import Answer, Batch, Ledger, encode_batch
+from pypes.cloud.protocol import Answer, Batch, Ledger, delivered, encode_batch
 from pypes.cloud.provider import Instance, Provider, ProviderError, WorkerSpec
 from pypes.cloud.subgraph import Subgraph
 from pypes.component import batches_of
@@ -339,7 +339,7 @@ class WorkerPool:
         tries = 0
         while True:
             try:
-                return await link.client.post_batch(batch.body, batch.headers)
+                return await link.client.post_batch(batch.body, batch.headers, len(batch))
             except WorkerError as exc:
                 status = exc.status
                 if status in (429, 503):
@@ -357,7 +357,7 @@ class WorkerPool:
 
     def _deliver(self, link: WorkerLink, batch: Batch, answer: Answer) -> None:
         meta = batch.meta
-        self.outbox.extend([Packet(doc, meta.copy()) for doc in answer.results])
+        self.outbox.extend(delivered(batch, answer.results))
         owner = self.owner
         if not answer.duplicate:
             # what failed in the subgraph comes home: to the error port or the dead letters

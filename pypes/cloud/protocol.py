@@ -14,7 +14,10 @@
   queue, for a live worker; one that has been tried ``max_attempts`` times is given up.
 
 ``encode_batch`` and ``decode_answer`` are the wire format (a JSON array, gzip; the JSON
-answer of ``POST /docs?wait=true``). Anything malformed raises ``ProtocolError``.
+answer of ``POST /docs?wait=true&delta=true``). Anything malformed raises
+``ProtocolError``. With ``delta=true`` the worker answers a posted document that its graph
+changed in place as the change alone (``changes``); ``delivered`` applies the changes to
+the documents the master kept, so a large document crosses the wire once, not twice.
 """
 
 from __future__ import annotations
@@ -204,8 +207,10 @@ def encode_batch(batch: Batch, compress: bool = True) -> tuple[bytes, dict[str, 
     return body, headers
 
 
-def decode_answer(body: bytes) -> Answer:
-    """The answer of ``POST /docs?wait=true``: ``{"results": [...], "errors": n, ...}``."""
+def decode_answer(body: bytes, posted: int) -> Answer:
+    """The answer of ``POST /docs?wait=true&delta=true`` to a batch of ``posted``
+    documents: ``{"results": [...], "errors": n, ...}``, each result a document or a change
+    ``[index, set, unset]`` to posted document ``index`` (each index at most once)."""
     try:
         value = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -213,13 +218,73 @@ def decode_answer(body: bytes) -> Answer:
     if not isinstance(value, dict) or not isinstance(value.get("results"), list):
         raise ProtocolError("the worker's answer has no 'results' list")
     results = value["results"]
-    if not all(isinstance(doc, dict) for doc in results):
-        raise ProtocolError("the worker's 'results' are not all JSON objects")
+    if not set(map(type, results)) <= {dict}:
+        _check_changes(results, posted)
     errors = value.get("errors", 0)
     failed = [f for f in value.get("failed") or [] if isinstance(f, dict)
               and isinstance(f.get("document"), dict)]
     return Answer(results, errors if isinstance(errors, int) else 0,
                   bool(value.get("duplicate", False)), failed)
+
+
+def _check_changes(results: list[Any], posted: int) -> None:
+    seen: set[int] = set()
+    for item in results:
+        if isinstance(item, dict):
+            continue
+        if not (isinstance(item, list) and len(item) == 3 and type(item[0]) is int
+                and isinstance(item[1], dict) and isinstance(item[2], list)
+                and all(isinstance(k, str) for k in item[2])):
+            raise ProtocolError("a worker's result is neither a document nor a change "
+                                "[index, set, unset]")
+        if not 0 <= item[0] < posted or item[0] in seen:
+            raise ProtocolError(f"a worker's change names posted document {item[0]}, "
+                                f"which is out of range or already answered")
+        seen.add(item[0])
+
+
+_GONE = object()
+
+
+def changes(posted: list[dict[str, Any]], before: list[dict[str, Any]],
+            results: list[dict[str, Any]]) -> list[Any]:
+    """The worker's side of ``delta=true``: ``results`` with each posted document (the very
+    object, first time only) replaced by ``[index, set, unset]`` against ``before``, its
+    shallow copy taken when it was posted. A string or number the graph left alone is the
+    object that was posted, so identity finds it; a list or object may have been changed in
+    place, so it is always sent."""
+    index = {id(doc): n for n, doc in enumerate(posted)}
+    answer: list[Any] = []
+    for doc in results:
+        n = index.pop(id(doc), None)
+        if n is None:
+            answer.append(doc)
+            continue
+        old = before[n]
+        changed = {key: value for key, value in doc.items()
+                   if old.get(key, _GONE) is not value or value.__class__ in (dict, list)}
+        removed = [key for key in old if key not in doc]
+        answer.append([n, changed, removed])
+    return answer
+
+
+def delivered(batch: Batch, results: list[Any]) -> list[Packet]:
+    """The master's side: result packets for a batch's answer. A change is applied to the
+    posted packet itself (which keeps its metadata); a whole document gets a new packet
+    with the batch's metadata."""
+    packets = []
+    for item in results:
+        if item.__class__ is dict:
+            packets.append(Packet(item, batch.meta.copy()))
+            continue
+        n, changed, removed = item
+        packet = batch.packets[n]
+        data = packet.data
+        data.update(changed)
+        for key in removed:
+            data.pop(key, None)
+        packets.append(packet)
+    return packets
 
 
 def error_message(status: int, body: bytes) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from pypes.cloud.protocol import changes
 from pypes.controllers.common import (
     INGEST,
     JSONResponse,
@@ -42,9 +43,17 @@ DOCS_BODY: dict[str, Any] = {
         "schema": {"type": "boolean", "default": False},
         "description": "answer once the graph has finished with the documents (200, with "
                        "the results) instead of as soon as they are queued (202)",
+    }, {
+        "name": "delta", "in": "query", "required": False,
+        "schema": {"type": "boolean", "default": False},
+        "description": "with wait, for documents of 1 KiB or more on average: a posted "
+                       "document the graph changed in place comes back as [index, set, "
+                       "unset] instead of whole (the worker protocol)",
     }],
 }
 
+
+DELTA_MIN_BYTES = 1024  # posted bytes per document below which delta=true answers whole
 
 WAITED: dict[int | str, dict[str, Any]] = {
     200: {"description": "with wait=true: accepted, processed, errors, and the results"},
@@ -55,6 +64,7 @@ async def ingest(request: Request, route: str | None) -> JSONResponse:
     """The hot path: no FastAPI parameters or dependencies, only what it needs by hand."""
     await authorize(request, "ingest")
     wait = query_flag(request, "wait")
+    delta = query_flag(request, "delta") and wait
     settings = request.app.state.settings
     body = await read_body(request)
     if not body:
@@ -68,6 +78,11 @@ async def ingest(request: Request, route: str | None) -> JSONResponse:
     batch = eng.new_batch()
     packets = parse_body(body, request.headers.get("content-type", ""), settings.limits, batch)
     key = request.headers.get("idempotency-key")
+    # changes pay for their computing (about 1 µs a document) only on large documents
+    if delta and len(body) < DELTA_MIN_BYTES * len(packets):
+        delta = False
+    posted = [p.data for p in packets] if delta else []
+    before = [dict(doc) for doc in posted]
     receipt = await result(eng.ingest(packets, route, wait=wait, key=key, size=len(body),
                                       batch=batch))
     answer: dict[str, Any] = {"accepted": receipt.accepted, "batch": receipt.batch}
@@ -75,7 +90,10 @@ async def ingest(request: Request, route: str | None) -> JSONResponse:
         answer["duplicate"] = True
     if not wait:
         return JSONResponse(answer, 202)
-    answer.update(processed=receipt.processed, errors=receipt.errors, results=receipt.results,
+    results = receipt.results
+    if delta and not receipt.duplicate:
+        results = changes(posted, before, results)
+    answer.update(processed=receipt.processed, errors=receipt.errors, results=results,
                   failed=receipt.failed)
     return JSONResponse(answer, 200)
 

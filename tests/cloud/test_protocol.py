@@ -11,7 +11,9 @@ from pypes.cloud.protocol import (
     Batch,
     Ledger,
     ProtocolError,
+    changes,
     decode_answer,
+    delivered,
     encode_batch,
     error_message,
 )
@@ -98,12 +100,42 @@ def test_a_batch_is_a_gzipped_json_array_with_its_key() -> None:
 
 
 def test_an_answer_parses_or_raises_protocol_error() -> None:
-    answer = decode_answer(b'{"accepted": 2, "results": [{"a": 1}], "errors": 1}')
-    assert answer.results == [{"a": 1}] and answer.errors == 1 and not answer.duplicate
-    assert decode_answer(b'{"results": [], "duplicate": true}').duplicate
-    for bad in (b"nope", b"[]", b'{"results": 3}', b'{"results": [1]}'):
+    answer = decode_answer(b'{"accepted": 2, "results": [{"a": 1}, [1, {}, []]], "errors": 1}',
+                           posted=2)
+    assert answer.results == [{"a": 1}, [1, {}, []]] and answer.errors == 1
+    assert not answer.duplicate
+    assert decode_answer(b'{"results": [], "duplicate": true}', posted=0).duplicate
+    for bad in (b"nope", b"[]", b'{"results": 3}', b'{"results": [1]}',
+                b'{"results": [[2, {}, []]]}', b'{"results": [[0, {}, []], [0, {}, []]]}',
+                b'{"results": [[0, [], []]]}', b'{"results": [[0, {}, [1]]]}',
+                b'{"results": [[true, {}, []]]}', b'{"results": [[0, {}]]}'):
         with pytest.raises(ProtocolError):
-            decode_answer(bad)
+            decode_answer(bad, posted=2)
+
+
+def test_changes_cross_the_wire_and_rebuild_the_results() -> None:
+    """What the worker's graph made of the posted documents is what the master delivers,
+    whether a document came back changed in place, whole, new, or twice."""
+    sent = [{"id": i, "text": "Some Text", "tags": ["a"], "old": 1} for i in range(4)]
+    batch = Batch("k-1", [Packet(dict(d, tags=list(d["tags"])), {"batch": "b1", "n": i})
+                          for i, d in enumerate(sent)], {"batch": "b1"})
+    posted = orjson.loads(orjson.dumps(sent))  # the worker's own copies
+    before = [dict(doc) for doc in posted]
+    posted[0]["text"] = posted[0]["text"].lower()  # replaced
+    posted[0]["words"] = 2  # added
+    del posted[0]["old"]  # removed
+    posted[1]["tags"].append("b")  # changed in place
+    results = [posted[0], posted[1], {"id": 9, "new": True}, posted[1], posted[3]]
+    expected = orjson.loads(orjson.dumps(results))
+    answer = changes(posted, before, results)
+    assert answer[0] == [0, {"text": "some text", "words": 2, "tags": ["a"]}, ["old"]]
+    assert answer[2] == {"id": 9, "new": True} and answer[3] == posted[1]  # second time: whole
+    assert answer[4] == [3, {"tags": ["a"]}, []]
+    decoded = decode_answer(orjson.dumps({"results": answer}), posted=4)
+    packets = delivered(batch, decoded.results)
+    assert [p.data for p in packets] == expected
+    assert packets[0] is batch.packets[0] and packets[0].meta == {"batch": "b1", "n": 0}
+    assert packets[2].meta == {"batch": "b1"}
 
 
 def test_a_workers_error_reads_as_its_own_words() -> None:

@@ -124,6 +124,20 @@ def test_wait_must_be_a_boolean(client):
     assert client.post("/docs?wait=0", content=b'{"text": "c"}').status_code == 202
 
 
+def test_delta_answers_changes_to_the_posted_documents(client):
+    long = "x" * 3000
+    r = post_json(client, "/docs?wait=true&delta=true", [{"text": "a", "n": long}, {"text": "b"}])
+    assert r.status_code == 200 and r.json()["results"] == [[0, {"text": "A"}, []],
+                                                           [1, {"text": "B"}, []]]
+    r = post_json(client, "/docs?wait=true&delta=true", [{"text": "d"}])  # small: whole
+    assert r.json()["results"] == [{"text": "D"}]
+    raw = client.post("/docs?wait=true&delta=true", content=b'{"text": "c"}',
+                      headers={"content-type": "application/octet-stream"})
+    assert raw.json()["results"] == [{"text": "C"}]  # parsed by the graph: a new document
+    r = client.post("/docs?delta=true", content=b'{"text": "c"}')  # without wait: no results
+    assert r.status_code == 202 and "results" not in r.json()
+
+
 def test_documents_with_integer_keys_are_answered(make_client):
     client = make_client(chain("Lengths"))
     r = client.post("/docs?wait=true", content=b'{"text": "a bb cc"}')
