@@ -15,19 +15,18 @@ import itertools
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from contextlib import nullcontext
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pypes.component import DEFAULT_WIRE_CAPACITY, Component, Context
-from pypes.errors import NotFound, Overloaded, PypesError, StaleRevision
+from pypes.errors import NotFound, PypesError, StaleRevision
 from pypes.graph import Graph
 from pypes.packet import Packet
 from pypes.scheduler.assembly import assemble, close
+from pypes.scheduler.channel import Channel, Job
 from pypes.scheduler.core import Scheduler
 from pypes.scheduler.deadletters import DeadLetters
 from pypes.scheduler.receipts import Receipt, Receipts
@@ -36,14 +35,6 @@ from pypes.store import GraphStore
 log = logging.getLogger("pypes.engine")
 _LATER = object()  # a job's value when it resolves its own future later
 RETIRE_INTERVAL = 0.2  # seconds between looks for finished journal batches
-
-
-@dataclass
-class _Job:
-    future: Future[Any]
-    run: Callable[[], Any]
-    packets: int = 0
-    size: int = 0
 
 
 class Engine:
@@ -66,8 +57,6 @@ class Engine:
         self.registry = registry
         self.store = store
         self.wire_capacity = wire_capacity
-        self.queue_limit = queue_limit
-        self.queue_bytes = queue_bytes
         self.stall_seconds = stall_seconds
         # a pypes.journal.Journal (``--durable``): append(packets, route) -> id, done(ids)
         self.journal = journal
@@ -88,10 +77,7 @@ class Engine:
         self.scheduler = Scheduler([])
         self.accepted = 0
         self.loop: asyncio.AbstractEventLoop | None = None
-        self._channel: deque[_Job] = deque()
-        self._queued = 0
-        self._queued_bytes = 0
-        self._lock = threading.Lock()
+        self.channel = Channel(queue_limit, queue_bytes)
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._wakeup: asyncio.Event | None = None
@@ -154,7 +140,7 @@ class Engine:
             raise NotFound(f"no Adapter in the graph takes documents posted to {where}")
         replay = journal_id is not None
         if not replay:
-            self._check_room(len(packets), size)
+            self.channel.check_room(len(packets), size)
         receipt = Receipt(batch or self.new_batch(), len(packets))
         if batch is None:
             for packet in packets:
@@ -293,10 +279,10 @@ class Engine:
             "rev": self.graph.rev,
             "name": self.graph.name,
             "accepted": self.accepted,
-            "queued": self._queued,
-            "queue_limit": self.queue_limit,
-            "queued_bytes": self._queued_bytes,
-            "queue_bytes": self.queue_bytes,
+            "queued": self.channel.queued,
+            "queue_limit": self.channel.queue_limit,
+            "queued_bytes": self.channel.queued_bytes,
+            "queue_bytes": self.channel.queue_bytes,
             "journal": None if self.journal is None else {
                 "batches": len(self.journal), "dropped": self.journal.recovery.dropped},
             "stalled": self.stalls(),
@@ -307,33 +293,13 @@ class Engine:
 
     # the engine thread
 
-    def _check_room(self, packets: int, size: int) -> None:
-        """Raise ``Overloaded`` when the entry queue cannot take this batch (call with
-        ``packets`` of 0 for a job that carries none)."""
-        if packets and self._queued + packets > self.queue_limit:
-            raise Overloaded(
-                f"the entry queue is full ({self._queued} of {self.queue_limit} documents)",
-                retry_after=1,
-            )
-        limit = self.queue_bytes
-        if packets and limit is not None and self._queued_bytes and \
-                self._queued_bytes + size > limit:
-            raise Overloaded(
-                f"the entry queue is full ({self._queued_bytes} of {limit} bytes)", retry_after=1
-            )
-
     def _submit(self, run: Callable[[], Any], packets: int = 0,
                 future: Future[Any] | None = None, size: int = 0,
                 check: bool = True) -> Future[Any]:
         if self.loop is None or self._stopping:
             raise PypesError("the engine is not running")
-        job = _Job(future or Future(), run, packets, size)
-        with self._lock:
-            if check:
-                self._check_room(packets, size)
-            self._queued += packets
-            self._queued_bytes += size
-            self._channel.append(job)
+        job = Job(future or Future(), run, packets, size)
+        self.channel.put(job, check)
         self.wake()
         return job.future
 
@@ -356,8 +322,7 @@ class Engine:
             await self._wakeup.wait()
             self._wakeup.clear()
             while True:
-                with self._lock:
-                    job = self._next_job()
+                job = self.channel.take(self._entry_full)
                 if job is None:
                     break
                 self._run_job(job)
@@ -366,40 +331,22 @@ class Engine:
             self.scheduler_run()
         await self._shutdown()
 
-    def _next_job(self) -> _Job | None:
-        """The next job; documents wait in the channel (counted against ``queue_limit``)
-        while an entry Adapter already holds a wire's worth, so a slow graph turns into
-        429s instead of an unbounded inbox. Other jobs (graph changes) go ahead of them."""
-        channel = self._channel
-        if not channel:
-            return None
-        if not channel[0].packets or not self._entry_full():
-            return channel.popleft()
-        for n, job in enumerate(channel):
-            if not job.packets:
-                del channel[n]
-                return job
-        return None
-
     def _entry_full(self) -> bool:
+        """True while an entry Adapter already holds a wire's worth of documents."""
         return any(len(c._inbox["in"]) >= self.wire_capacity
                    for c in self.scheduler.ordered if c.type == "Adapter" and "in" in c._inbox)
 
-    def _run_job(self, job: _Job) -> None:
+    def _run_job(self, job: Job) -> None:
         try:
             value = job.run()
         except Exception as exc:  # noqa: BLE001 - handed to the caller through its future
-            with self._lock:
-                self._queued -= job.packets
-                self._queued_bytes -= job.size
+            self.channel.ran(job)
             if not job.future.done():
                 job.future.set_exception(exc)
             if not isinstance(exc, PypesError):
                 log.exception("engine job failed")
             return
-        with self._lock:
-            self._queued -= job.packets
-            self._queued_bytes -= job.size
+        self.channel.ran(job)
         if value is not _LATER:
             job.future.set_result(value)
 
@@ -442,9 +389,7 @@ class Engine:
         for component in list(self.components.values()):
             await close(component)
         self.receipts.answer()
-        with self._lock:
-            jobs, self._channel = list(self._channel), deque()
-        for job in jobs:
+        for job in self.channel.close():
             job.future.set_exception(PypesError("the engine stopped"))
 
     def _install(self, graph: Graph, persist: bool = False) -> None:
