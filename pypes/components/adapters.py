@@ -13,7 +13,6 @@ import io
 import re
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
-from operator import attrgetter
 from typing import Any
 from xml.parsers import expat
 
@@ -23,8 +22,6 @@ from pypes.component import Component, ComponentError, Params
 from pypes.errors import PypesError
 from pypes.ingest import parse_json_documents
 from pypes.packet import Packet
-
-RAW = attrgetter("raw")
 
 
 class RouteParams(Params):
@@ -77,8 +74,7 @@ class JsonReader(Component):
     def drain(self, limit: int | None = None) -> int:
         # The hot path: documents posted as JSON are already parsed; hand them on as a block.
         inbox = self._inbox["in"]
-        if (limit is None or len(inbox) <= limit) and \
-                list(map(RAW, inbox)).count(None) == len(inbox):
+        if (limit is None or len(inbox) <= limit) and all(p.raw is None for p in inbox):
             packets = list(inbox)
             inbox.clear()
             self.counters.received += len(packets)
