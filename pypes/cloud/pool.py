@@ -110,6 +110,7 @@ class WorkerPool:
         self._closing = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self._more: asyncio.Event | None = None
+        self._keepers: dict[int, asyncio.Task[Any]] = {}  # slot -> the task keeping it
         self._timer: asyncio.TimerHandle | None = None
         self._http: Any = None
 
@@ -145,13 +146,17 @@ class WorkerPool:
         return self.ledger.in_flight()
 
     def reconfigure(self, params: Any, subgraph: Subgraph) -> bool:
+        """Take new params in place: a new subgraph goes to the running workers, a new
+        ``instances`` starts or retires workers (a retiring worker first finishes its
+        batches in flight). Another provider or cloud set-up needs a new pool."""
         old = self.params
-        if (params.provider, params.instances, params.ec2) != (old.provider, old.instances,
-                                                               old.ec2):
+        if (params.provider, params.ec2) != (old.provider, old.ec2):
             return False
         if self.lifecycle.state == "failed":
             return False
         self.params = params
+        if params.instances != old.instances:
+            self._scale()
         self.ledger.batch_size = params.batch_size
         self.ledger.linger = params.linger_ms / 1000
         if subgraph.graph.dump() != self.subgraph.graph.dump():
@@ -196,13 +201,30 @@ class WorkerPool:
             self.fail(f"{type(exc).__name__}: {exc}")
             return
         self._http = make_http()
+        self._scale()
+
+    def _scale(self) -> None:
+        """A keeper for every slot up to ``instances`` (slots above it retire by
+        themselves, see ``_keep``); before provisioning there is nothing to do yet."""
+        if self._http is None or self._closing:
+            return
         for slot in range(self.params.instances):
-            self._spawn(self._keep(slot))
+            keeper = self._keepers.get(slot)
+            if keeper is None or keeper.done():
+                self._keepers[slot] = self._spawn(self._keep(slot))
+        if self._more is not None:
+            self._more.set()  # wake the send loops of retiring workers
+
+    def _retiring(self, link: WorkerLink) -> bool:
+        return link.slot >= self.params.instances
 
     async def _keep(self, slot: int) -> None:
-        """Keep one worker running in ``slot``: boot it, serve it, replace it when lost."""
+        """Keep one worker running in ``slot``: boot it, serve it, replace it when lost;
+        retire it once ``instances`` falls to ``slot`` or below."""
         deaths: deque[float] = deque()
         while not self._closing and self.lifecycle.state != "failed":
+            if slot >= self.params.instances:
+                return
             link = self._new_link(slot)
             try:
                 await self._boot(link)
@@ -214,6 +236,9 @@ class WorkerPool:
             reason = await self._serve(link)
             if self._closing:
                 return
+            if self._retiring(link):
+                await self._retire(link)
+                continue
             log.warning("composite %s lost worker %s: %s; starting another", self.owner.id,
                         link.id, reason)
             await self._retire(link, reason)
@@ -313,6 +338,11 @@ class WorkerPool:
     async def _send_loop(self, link: WorkerLink) -> None:
         assert self._more is not None
         while True:
+            if self._retiring(link):  # scaled down: finish the batches in flight, then stop
+                if not self.ledger.in_flight(link.id):
+                    return
+                await asyncio.sleep(0.02)
+                continue
             batch = self.ledger.next_for(link.id) if link.lifecycle.state == "ready" else None
             if batch is None:
                 self._more.clear()

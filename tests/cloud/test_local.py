@@ -128,7 +128,7 @@ def test_deleting_the_composite_stops_its_workers(master: Master) -> None:
                     if len(master.workers()) == 2 else None, message="two workers")
     assert master.api.delete("/filters/remote").status_code == 204
     wait_for(lambda: not any(alive(pid) for pid in pids), 15, message="workers to exit")
-    assert master.workers() == []
+    wait_for(lambda: master.workers() == [], 5, message="no workers listed")
 
 
 def test_replacing_the_graph_stops_the_old_workers(master: Master) -> None:
@@ -161,6 +161,43 @@ def test_changing_the_subgraph_reconfigures_the_running_workers(master: Master) 
     second = master.api.post("/docs?wait=true", json={"id": 2}).json()["results"]
     assert second == [{"id": 2, "seen": "twice"}]
     assert [w["pid"] for w in master.workers()] == [pid]  # the same process, reconfigured
+
+
+def test_changing_instances_scales_the_running_composite(master: Master) -> None:
+    """Up: a second worker joins the first. Down: the newer one finishes its batches and
+    stops; the first is never replaced, and no document is lost or doubled."""
+    delay = {"id": "slow", "class": "Delay", "params": {"ms": 20}}
+    master.put_graph(outer(inner(delay, TAG), batch_size=20))
+    master.wait_state("remote", "ready")
+    first = wait_for(lambda: master.workers() and master.workers()[0]["pid"])
+
+    def set_instances(n: int) -> None:
+        update = master.api.put("/filters/remote", json={"params": {
+            "provider": "local", "linger_ms": 10, "batch_size": 20, "instances": n,
+            "graph": inner(delay, TAG)}})
+        assert update.status_code == 200, update.text
+
+    def post(start: int) -> None:
+        assert master.api.post("/docs", json=[{"id": i} for i in range(start, start + 200)]
+                               ).status_code == 202
+
+    post(0)
+    set_instances(2)
+    post(200)
+    def ready() -> list[int]:
+        return [w["pid"] for w in master.workers() if w["state"] == "ready"]
+
+    both = wait_for(lambda: len(ready()) == 2 and ready(), message="a second worker")
+    assert first in both
+    post(400)
+    set_instances(1)
+    post(600)
+    ids = [d["id"] for d in sink(master, expect=800, timeout=60)]
+    assert sorted(ids) == list(range(800))
+    wait_for(lambda: [w["pid"] for w in master.workers()] == [first], 15,
+             message="only the first worker left")
+    assert not alive(next(pid for pid in both if pid != first))
+    assert master.component("remote")["state"] == "ready"
 
 
 def test_a_composite_inside_a_composite(master: Master) -> None:
