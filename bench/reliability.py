@@ -23,6 +23,7 @@ import httpx
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.procfs import peak_rss_mb  # noqa: E402
 from tests.reliability.conftest import ServerProcess, chain  # noqa: E402
 
 SATURATED = chain(("JsonReader", {}), ("Delay", {"ms": 100}), ("Null", {}))
@@ -34,13 +35,6 @@ FLOOD_ENV = {"PYPES_QUEUE_LIMIT": "1000", "PYPES_WIRE_CAPACITY": "1000"}
 def body(start: int) -> bytes:
     docs = [{"n": n, "text": "lorem ipsum " * 40} for n in range(start, start + BATCH)]
     return orjson.dumps(docs)
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 async def health_latencies(url: str, stop: asyncio.Event) -> list[float]:

@@ -18,6 +18,7 @@ import httpx
 import orjson
 
 from bench.loadgen import post_rate
+from bench.procfs import peak_rss_mb
 from bench.workload import BATCH, GRAPH, documents
 from pypes.testing import ServerProcess
 
@@ -34,20 +35,6 @@ HEAVY = {
     "wires": [{"from": ["reader", "out"], "to": ["words", "in"]},
               {"from": ["words", "out"], "to": ["out", "in"]}],
 }
-
-
-def rss_mb(pids: list[int]) -> float:
-    total = 0
-    for pid in pids:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                total += int(line.split()[1])
-    return total / 1024
-
-
-def children(pid: int) -> list[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(p) for p in path.read_text().split()] if path.exists() else []
 
 
 def throughput(workers: int, body: bytes, seconds: int, connections: int) -> float:
@@ -68,14 +55,14 @@ def memory(total_documents: int) -> tuple[float, float, float]:
         graph.write_text(json.dumps(GRAPH))
         with ServerProcess(Path(tmp), "--graph", str(graph), "--log-level", "warning") as srv:
             pid = srv.process.pid
-            idle = rss_mb([pid])
+            idle = peak_rss_mb(pid)
             with httpx.Client(base_url=srv.url, timeout=60) as client:
                 marks = []
                 for n in range(total_documents // BATCH):
                     client.post("/docs?wait=true", content=body,
                                 headers={"content-type": "application/json"})
                     if n + 1 in (max(1, total_documents // BATCH // 10), total_documents // BATCH):
-                        marks.append(rss_mb([pid]))
+                        marks.append(peak_rss_mb(pid))
             return idle, marks[0], marks[-1]
 
 
@@ -94,7 +81,7 @@ def main() -> None:
     print(f"{'1':<12}{one:>12,.0f}{1:>8.2f}")
     print(f"{'2':<12}{two:>12,.0f}{two / one:>8.2f}")
     idle, early, late = memory(args.documents)
-    print("\nresident memory of one `pypes serve` (reference graph, ?wait=true batches)")
+    print("\npeak resident memory of one `pypes serve` (reference graph, ?wait=true batches)")
     print(f"idle {idle:.0f} MB; after {args.documents // 10:,} documents {early:.0f} MB; "
           f"after {args.documents:,} documents {late:.0f} MB")
 
