@@ -128,7 +128,13 @@ class WorkerPool:
         return max(0, self.params.max_waiting - self.ledger.waiting)
 
     def submit(self, packets: list[Packet]) -> None:
-        self.ledger.add(packets, time.monotonic())
+        parsed = [p for p in packets if p.raw is None]
+        if len(parsed) < len(packets):  # a raw body would reach the worker as {}
+            for packet in packets:
+                if packet.raw is not None:
+                    self.owner.fail(packet, "a raw body cannot be sent to a worker: parse it "
+                                            "with an Adapter before the composite")
+        self.ledger.add(parsed, time.monotonic())
 
     def step(self) -> None:
         self._cut()

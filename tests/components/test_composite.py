@@ -129,6 +129,28 @@ def test_a_local_composite_runs_on_an_engine_without_a_server() -> None:
         {"id": i, "seen": True} for i in range(45)]
 
 
+class Rawify(Component):
+    """Turns a document with ``raw`` into an unparsed body, as a plugin might."""
+
+    def process(self, packet: Packet) -> Packet:
+        if not packet.data.get("raw"):
+            return packet
+        return Packet(meta={**packet.meta, "mimetype": "text/csv"}, raw=b"a,b\n1,2\n")
+
+
+def test_a_raw_body_is_refused_by_a_remote_composite_not_sent_as_nothing() -> None:
+    graph = outer(inner(TAG), provider="local", linger_ms=5)
+    graph["components"].insert(1, {"id": "rawify", "class": "Rawify"})
+    graph["wires"][0] = {"from": ["reader", "out"], "to": ["rawify", "in"]}
+    graph["wires"].insert(1, {"from": ["rawify", "out"], "to": ["remote", "in"]})
+    registry = Registry.discover()
+    registry.add(Rawify)
+    receipt = run_graph(graph, [{"id": 1}, {"id": 2, "raw": True}], registry=registry)
+    assert receipt.results == [{"id": 1, "seen": True}]
+    [failed] = receipt.failed
+    assert failed["component"] == "remote" and "Adapter" in failed["error"]
+
+
 def test_pypes_run_with_a_local_composite(tmp_path: Path) -> None:
     graph = tmp_path / "graph.json"
     graph.write_bytes(orjson.dumps(outer(inner(TAG), provider="local", linger_ms=5)))
