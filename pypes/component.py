@@ -176,7 +176,7 @@ class Component:
         return 0
 
     def held_batches(self) -> set[Any] | None:
-        """The ingest batches (``meta["batch"]``) of the packets this component keeps beyond
+        """The ingest batches (``packet.batch``) of the packets this component keeps beyond
         its inboxes, so the journal knows what is unfinished; ``None`` when it cannot say.
         A ``process`` component keeps nothing between passes; a tasklet should override."""
         return None if self.is_tasklet() else set()
@@ -299,4 +299,4 @@ class Component:
 
 def batches_of(packets: Iterable[Packet]) -> set[Any]:
     """The ingest batches the packets belong to."""
-    return {p.meta.get("batch") for p in packets}
+    return {p.batch for p in packets}

@@ -52,20 +52,15 @@ def inflate(body: bytes, limit: int) -> bytes:
 def parse_body(body: bytes, content_type: str, limits: Limits = Limits(),
                batch: str | None = None) -> list[Packet]:
     """The packets a body of this content type holds (without ``Content-Encoding``),
-    each stamped with ``batch`` in its meta when one is given."""
+    each stamped with ``batch``."""
     mimetype = content_type.split(";", 1)[0].strip().lower()
     if mimetype in JSON_TYPES:
         docs = parse_json(body, limits)
     elif mimetype in NDJSON_TYPES:
         docs = parse_ndjson(body, limits)
     else:
-        meta = {"mimetype": mimetype or "application/octet-stream"}
-        if batch is not None:
-            meta["batch"] = batch
-        return [Packet(meta=meta, raw=body)]
-    if batch is None:
-        return [Packet(doc) for doc in docs]
-    return [Packet(doc, {"batch": batch}) for doc in docs]
+        return [Packet(None, {"mimetype": mimetype or "application/octet-stream"}, body, batch)]
+    return [Packet(doc, None, None, batch) for doc in docs]
 
 
 def parse_json(body: bytes, limits: Limits = Limits()) -> list[dict[str, Any]]:

@@ -1,9 +1,11 @@
 """Packet: one document flowing through a graph, with its metadata.
 
 ``data`` is the document (a dict). ``meta`` holds what Pypes knows about it: ``id``,
-``mimetype``, ``route``, ``batch``, ``received`` (epoch seconds). A raw packet, made from
-a request body that is not JSON, carries the bytes in ``raw`` and an empty ``data`` until
-an Adapter parses it.
+``mimetype``, ``route``, ``error``, ``received`` (epoch seconds); it is made on first use,
+since most documents never need one. ``batch`` names the ingest request the document came
+with (the engine answers waiting requests and retires journal entries by it). A raw
+packet, made from a request body that is not JSON, carries the bytes in ``raw`` and an
+empty ``data`` until an Adapter parses it.
 """
 
 from __future__ import annotations
@@ -15,17 +17,28 @@ from typing import Any
 class Packet:
     """A document and its metadata, in the spirit of the 2010 pypes packet."""
 
-    __slots__ = ("data", "meta", "raw")
+    __slots__ = ("data", "meta", "raw", "batch")
 
     def __init__(
         self,
         data: dict[str, Any] | None = None,
         meta: dict[str, Any] | None = None,
         raw: bytes | None = None,
+        batch: Any = None,
     ) -> None:
         self.data: dict[str, Any] = {} if data is None else data
-        self.meta: dict[str, Any] = {} if meta is None else meta
+        if meta is not None:
+            self.meta: dict[str, Any] = meta
         self.raw = raw
+        self.batch = batch
+
+    def __getattr__(self, name: str) -> Any:
+        # only reached while the ``meta`` slot is empty: make it on first use
+        if name != "meta":
+            raise AttributeError(name)
+        meta: dict[str, Any] = {}
+        self.meta = meta
+        return meta
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.data.get(key, default)
@@ -47,11 +60,12 @@ class Packet:
 
     def clone(self) -> Packet:
         """A deep copy, so the clone can be changed without touching the original."""
-        return Packet(copy.deepcopy(self.data), dict(self.meta), self.raw)
+        return Packet(copy.deepcopy(self.data), dict(self.meta), self.raw, self.batch)
 
     def derive(self, data: dict[str, Any]) -> Packet:
-        """A new packet holding ``data`` that keeps this packet's metadata (minus the raw body)."""
-        return Packet(data, dict(self.meta))
+        """A new packet holding ``data`` that keeps this packet's metadata and batch (minus
+        the raw body)."""
+        return Packet(data, dict(self.meta), None, self.batch)
 
     def __eq__(self, other: object) -> bool:
         return (

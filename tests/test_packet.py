@@ -13,12 +13,20 @@ def test_accessors_follow_the_2010_packet():
 
 
 def test_clone_is_independent():
-    p = Packet({"tags": ["a"]}, {"batch": "b1"})
+    p = Packet({"tags": ["a"]}, {"route": "news"}, batch="b1")
     c = p.clone()
     c.get("tags").append("b")
-    c.set_meta("batch", "b2")
-    assert p.get("tags") == ["a"] and p.get_meta("batch") == "b1"
-    assert c == Packet({"tags": ["a", "b"]})
+    c.set_meta("route", "sport")
+    assert p.get("tags") == ["a"] and p.get_meta("route") == "news"
+    assert c == Packet({"tags": ["a", "b"]}) and c.batch == "b1"
+
+
+def test_meta_is_made_on_first_use_and_kept():
+    p = Packet({"n": 1})
+    assert p.get_meta("route") is None
+    p.meta["route"] = "news"
+    assert p.meta == {"route": "news"} and p.derive({"n": 2}).meta == {"route": "news"}
+    assert not hasattr(p, "nothing")
 
 
 def test_raw_packet_keeps_bytes_and_derive_drops_them():

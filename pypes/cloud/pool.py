@@ -392,13 +392,12 @@ class WorkerPool:
                 await asyncio.sleep(0.1 * 2 ** tries)
 
     def _deliver(self, link: WorkerLink, batch: Batch, answer: Answer) -> None:
-        meta = batch.meta
         self.outbox.extend(delivered(batch, answer.results))
         owner = self.owner
         if not answer.duplicate:
             # what failed in the subgraph comes home: to the error port or the dead letters
             for failure in answer.failed:
-                owner.fail(Packet(failure["document"], meta.copy()),
+                owner.fail(Packet(failure["document"], None, None, batch.ingest),
                            f"component {failure.get('component')!r} in the subgraph: "
                            f"{failure.get('error')}")
             routed = answer.errors - len(answer.failed)  # sent to error ports inside

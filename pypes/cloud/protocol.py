@@ -47,7 +47,7 @@ class Batch:
 
     key: str  # the Idempotency-Key
     packets: list[Packet]
-    meta: dict[str, Any]  # the metadata results get (the ingest batch they belong to)
+    ingest: Any  # the ingest batch of its documents (results and failures belong to it)
     attempts: int = 0
     worker: str | None = None
     body: bytes | None = None  # the encoded request, kept for re-sends
@@ -100,9 +100,9 @@ class Ledger:
 
     def batches(self) -> set[Any]:
         """The ingest batches of every document not yet answered."""
-        held = {p.meta.get("batch") for p in self._waiting}
+        held = {p.batch for p in self._waiting}
         for batch in [*self._queued, *(b for s in self._sent.values() for b in s.values())]:
-            held.add(batch.meta.get("batch"))
+            held.add(batch.ingest)
         return held
 
     def unacknowledged(self, worker: str) -> list[str]:
@@ -129,10 +129,10 @@ class Ledger:
         made = 0
         waiting = self._waiting
         while waiting:
-            group = waiting[0].meta.get("batch")
+            group = waiting[0].batch
             n = 0
             for packet in waiting:
-                if n == self.batch_size or packet.meta.get("batch") != group:
+                if n == self.batch_size or packet.batch != group:
                     break
                 n += 1
             sealed = n == self.batch_size or n < len(waiting)
@@ -140,8 +140,7 @@ class Ledger:
                                         + self.linger)):
                 break
             packets = [waiting.popleft() for _ in range(n)]  # still counted as waiting
-            meta = {"batch": group} if group is not None else {}
-            self._queued.append(Batch(f"{self.prefix}-{next(self._numbers)}", packets, meta))
+            self._queued.append(Batch(f"{self.prefix}-{next(self._numbers)}", packets, group))
             made += 1
             self._since = now if waiting else None
         return made
@@ -271,11 +270,11 @@ def changes(posted: list[dict[str, Any]], before: list[dict[str, Any]],
 def delivered(batch: Batch, results: list[Any]) -> list[Packet]:
     """The master's side: result packets for a batch's answer. A change is applied to the
     posted packet itself (which keeps its metadata); a whole document gets a new packet
-    with the batch's metadata."""
+    in the batch's ingest batch."""
     packets = []
     for item in results:
         if item.__class__ is dict:
-            packets.append(Packet(item, batch.meta.copy()))
+            packets.append(Packet(item, None, None, batch.ingest))
             continue
         n, changed, removed = item
         packet = batch.packets[n]

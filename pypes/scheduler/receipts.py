@@ -75,7 +75,7 @@ class Receipts:
             future.set_result(receipt)
 
     def failed(self, component_id: str, packet: Packet, error: str, dead: bool) -> None:
-        receipt = self._watched.get(packet.meta.get("batch", ""))
+        receipt = self._watched.get(packet.batch)
         if receipt is not None:
             receipt.errors += 1
             if dead:
@@ -89,14 +89,14 @@ class Receipts:
             return packets
         if len(watched) == 1:  # the common case: one request waiting
             ((batch, receipt),) = watched.items()
-            mine = [p.data for p in packets if p.meta.get("batch") == batch]
+            mine = [p.data for p in packets if p.batch == batch]
             receipt.results.extend(mine)
             if len(mine) == len(packets):
                 return []
-            return [p for p in packets if p.meta.get("batch") != batch]
+            return [p for p in packets if p.batch != batch]
         unclaimed: list[Packet] = []
         for packet in packets:
-            owner = watched.get(packet.meta.get("batch", ""))
+            owner = watched.get(packet.batch)
             if owner is None:
                 unclaimed.append(packet)
             else:

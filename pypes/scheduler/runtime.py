@@ -129,8 +129,8 @@ class Engine:
         ``size`` (body bytes) counts against ``queue_bytes``. With a journal, the batch is
         written to it first (``Unavailable`` if it cannot be) and removed once finished;
         ``journal_id`` names a batch already there (a replay). ``batch`` is the id (from
-        ``new_batch``) every packet already carries in ``meta["batch"]``; without it, the
-        packets are stamped with a new one."""
+        ``new_batch``) every packet already carries; without it, the packets are stamped
+        with a new one."""
         seen = self.receipts.repeated(key) if key is not None else None
         if seen is not None:
             done: Future[Receipt] = Future()
@@ -145,7 +145,7 @@ class Engine:
         receipt = Receipt(batch or self.new_batch(), len(packets))
         if batch is None:
             for packet in packets:
-                packet.meta["batch"] = receipt.batch
+                packet.batch = receipt.batch
         if self.journal is not None and journal_id is None:
             journal_id = self.journal.append(packets, route)
         result: Future[Receipt] = Future()

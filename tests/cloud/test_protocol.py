@@ -21,7 +21,7 @@ from pypes.packet import Packet
 
 
 def docs(n: int, batch: str = "b1", start: int = 0) -> list[Packet]:
-    return [Packet({"id": i}, {"batch": batch}) for i in range(start, start + n)]
+    return [Packet({"id": i}, None, None, batch) for i in range(start, start + n)]
 
 
 def ids(batch: Batch) -> list[int]:
@@ -46,11 +46,11 @@ def test_a_batch_never_mixes_two_ingest_batches() -> None:
     ledger.add(docs(3, "b1") + docs(4, "b2", start=3), now=0.0)
     assert ledger.cut(now=0.0) == 1  # b1 is sealed by b2 behind it; b2 lingers
     first = ledger.next_for("w1")
-    assert first is not None and ids(first) == [0, 1, 2] and first.meta == {"batch": "b1"}
+    assert first is not None and ids(first) == [0, 1, 2] and first.ingest == "b1"
     assert ledger.next_for("w1") is None
     ledger.cut(now=0.0, flush=True)
     second = ledger.next_for("w1")
-    assert second is not None and ids(second) == [3, 4, 5, 6] and second.meta == {"batch": "b2"}
+    assert second is not None and ids(second) == [3, 4, 5, 6] and second.ingest == "b2"
 
 
 def test_an_answer_acknowledges_its_batch_once_and_a_second_is_a_duplicate() -> None:
@@ -90,7 +90,7 @@ def test_clear_returns_every_unanswered_document() -> None:
 
 
 def test_a_batch_is_a_gzipped_json_array_with_its_key() -> None:
-    batch = Batch("k-1", [Packet({"text": "é", "n": [1, {"a": None}]}), Packet({"x": 1})], {})
+    batch = Batch("k-1", [Packet({"text": "é", "n": [1, {"a": None}]}), Packet({"x": 1})], None)
     body, headers = encode_batch(batch)
     assert headers == {"Content-Type": "application/json", "Idempotency-Key": "k-1",
                        "Content-Encoding": "gzip"}
@@ -117,8 +117,8 @@ def test_changes_cross_the_wire_and_rebuild_the_results() -> None:
     """What the worker's graph made of the posted documents is what the master delivers,
     whether a document came back changed in place, whole, new, or twice."""
     sent = [{"id": i, "text": "Some Text", "tags": ["a"], "old": 1} for i in range(4)]
-    batch = Batch("k-1", [Packet(dict(d, tags=list(d["tags"])), {"batch": "b1", "n": i})
-                          for i, d in enumerate(sent)], {"batch": "b1"})
+    batch = Batch("k-1", [Packet(dict(d, tags=list(d["tags"])), {"n": i}, None, "b1")
+                          for i, d in enumerate(sent)], "b1")
     posted = orjson.loads(orjson.dumps(sent))  # the worker's own copies
     before = [dict(doc) for doc in posted]
     posted[0]["text"] = posted[0]["text"].lower()  # replaced
@@ -134,8 +134,8 @@ def test_changes_cross_the_wire_and_rebuild_the_results() -> None:
     decoded = decode_answer(orjson.dumps({"results": answer}), posted=4)
     packets = delivered(batch, decoded.results)
     assert [p.data for p in packets] == expected
-    assert packets[0] is batch.packets[0] and packets[0].meta == {"batch": "b1", "n": 0}
-    assert packets[2].meta == {"batch": "b1"}
+    assert packets[0] is batch.packets[0] and packets[0].meta == {"n": 0}
+    assert packets[2].meta == {} and {p.batch for p in packets} == {"b1"}
 
 
 def test_a_workers_error_reads_as_its_own_words() -> None:

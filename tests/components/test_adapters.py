@@ -14,7 +14,7 @@ from pypes.testing import run_component, run_graph
 
 def raw(body: bytes | str, mimetype: str = "text/plain") -> Packet:
     data = body.encode() if isinstance(body, str) else body
-    return Packet(meta={"mimetype": mimetype, "batch": "b1"}, raw=data)
+    return Packet(meta={"mimetype": mimetype}, raw=data, batch="b1")
 
 
 def docs_of(component, *bodies, docs=None):
@@ -61,7 +61,7 @@ def test_csv_reader_makes_one_document_per_row_keeping_the_metadata():
         {"name": "Grace, Rear Adm.", "city": "Arlington"},
         {"name": "Linus", "city": "Hel\nsinki"},
     ]
-    assert all(p.meta["batch"] == "b1" and p.raw is None for p in sinks["out"].packets)
+    assert all(p.batch == "b1" and p.raw is None for p in sinks["out"].packets)
 
 
 def test_csv_reader_delimiter_byte_order_mark_and_short_rows():

@@ -135,7 +135,7 @@ class Rawify(Component):
     def process(self, packet: Packet) -> Packet:
         if not packet.data.get("raw"):
             return packet
-        return Packet(meta={**packet.meta, "mimetype": "text/csv"}, raw=b"a,b\n1,2\n")
+        return Packet(None, {"mimetype": "text/csv"}, b"a,b\n1,2\n", packet.batch)
 
 
 def test_a_raw_body_is_refused_by_a_remote_composite_not_sent_as_nothing() -> None:
