@@ -72,8 +72,10 @@ def create_app(engine: Engine, settings: Settings, *, stop_engine: bool = True,
     every = [*ROUTERS, *routers]
     for router in every:
         app.include_router(router, responses=ERRORS)
-    app.state.route_methods = route_methods(every)
-    install_openapi(app, list(engine.registry))
+    app.router.routes[:0] = docs.ROUTES  # the hot path, matched before anything else
+    app.state.route_methods = route_methods(
+        [*docs.ROUTES, *(route for router in every for route in router.routes)])
+    install_openapi(app, list(engine.registry), docs.OPENAPI_PATHS)
     mount_editor(app, UI_DIST)
     return app
 

@@ -10,12 +10,12 @@ from concurrent.futures import Future
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
 from pydantic import TypeAdapter, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
 
 from pypes.errors import (
     BadInput,
@@ -100,10 +100,10 @@ def allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
-def route_methods(routers: list[APIRouter]) -> list[tuple[re.Pattern[str], set[str]]]:
+def route_methods(routes: list[BaseRoute]) -> list[tuple[re.Pattern[str], set[str]]]:
     """(path pattern, methods) of every route, for ``allowed_methods``."""
-    return [(route.path_regex, set(route.methods or ())) for router in routers
-            for route in router.routes if isinstance(route, APIRoute)]
+    return [(route.path_regex, set(route.methods or ())) for route in routes
+            if isinstance(route, Route)]
 
 
 def engine(request: Request) -> Engine:

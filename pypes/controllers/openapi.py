@@ -38,13 +38,23 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def install_openapi(app: FastAPI, classes: list[str]) -> None:
-    """Replace ``app.openapi`` with one that adds what FastAPI cannot infer."""
+def error_responses() -> dict[str, Any]:
+    """``ERRORS`` as OpenAPI responses, for operations written by hand."""
+    return {str(status): {"description": error["description"], "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+        for status, error in ERRORS.items()}
+
+
+def install_openapi(app: FastAPI, classes: list[str],
+                    paths: dict[str, Any] | None = None) -> None:
+    """Replace ``app.openapi`` with one that adds what FastAPI cannot infer, and the
+    ``paths`` of routes that are not FastAPI's."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, summary=app.summary,
                                  routes=app.routes)
+            schema["paths"] = {**(paths or {}), **schema.get("paths", {})}
             schemas = schema.setdefault("components", {}).setdefault("schemas", {})
             graph = Graph.model_json_schema(by_alias=True,
                                             ref_template="#/components/schemas/{model}")
