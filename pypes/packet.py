@@ -17,7 +17,7 @@ from typing import Any
 class Packet:
     """A document and its metadata, in the spirit of the 2010 pypes packet."""
 
-    __slots__ = ("data", "meta", "raw", "batch")
+    __slots__ = ("data", "_meta", "raw", "batch")
 
     def __init__(
         self,
@@ -27,18 +27,22 @@ class Packet:
         batch: Any = None,
     ) -> None:
         self.data: dict[str, Any] = {} if data is None else data
-        if meta is not None:
-            self.meta: dict[str, Any] = meta
+        self._meta = meta
         self.raw = raw
         self.batch = batch
 
-    def __getattr__(self, name: str) -> Any:
-        # only reached while the ``meta`` slot is empty: make it on first use
-        if name != "meta":
-            raise AttributeError(name)
-        meta: dict[str, Any] = {}
-        self.meta = meta
+    # A property, not ``__getattr__``: a class with ``__getattr__`` loses CPython's fast
+    # path for every attribute, ``data`` included (measured: the engine 6% slower).
+    @property
+    def meta(self) -> dict[str, Any]:
+        meta = self._meta
+        if meta is None:
+            meta = self._meta = {}
         return meta
+
+    @meta.setter
+    def meta(self, value: dict[str, Any]) -> None:
+        self._meta = value
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.data.get(key, default)
@@ -60,12 +64,15 @@ class Packet:
 
     def clone(self) -> Packet:
         """A deep copy, so the clone can be changed without touching the original."""
-        return Packet(copy.deepcopy(self.data), dict(self.meta), self.raw, self.batch)
+        return Packet(copy.deepcopy(self.data), self._copy_meta(), self.raw, self.batch)
 
     def derive(self, data: dict[str, Any]) -> Packet:
         """A new packet holding ``data`` that keeps this packet's metadata and batch (minus
         the raw body)."""
-        return Packet(data, dict(self.meta), None, self.batch)
+        return Packet(data, self._copy_meta(), None, self.batch)
+
+    def _copy_meta(self) -> dict[str, Any] | None:
+        return None if self._meta is None else dict(self._meta)
 
     def __eq__(self, other: object) -> bool:
         return (
