@@ -142,8 +142,10 @@ class ServerProcess:
     """
 
     def __init__(self, config: Path, *args: str, env: Mapping[str, str] | None = None,
-                 command: str = "serve", timeout: float = 30.0) -> None:
+                 command: str = "serve", timeout: float = 30.0,
+                 cwd: Path | None = None) -> None:
         self.config = Path(config)
+        self.cwd = cwd  # where ``python -m pypes`` runs: another checkout's pypes, if any
         self.args = [sys.executable, "-m", "pypes", command, "--port", "0",
                      "--config", str(self.config), *args]
         self.env = {**os.environ, **(env or {})}
@@ -155,7 +157,7 @@ class ServerProcess:
     def start(self) -> ServerProcess:
         self.process = subprocess.Popen(
             self.args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-            env=self.env, start_new_session=True,
+            env=self.env, start_new_session=True, cwd=self.cwd,
         )
         found = threading.Event()
 
