@@ -80,7 +80,7 @@ def create_app(engine: Engine, settings: Settings, *, stop_engine: bool = True,
     return app
 
 
-def build_engine(settings: Settings) -> tuple[Engine, Graph]:
+def build_engine(settings: Settings, slot: int | None = None) -> tuple[Engine, Graph]:
     """An engine with the built-in and plugin components, and the graph to start with:
     ``--graph FILE``, else the stored graph, else ``demo.json`` from the config dir."""
     registry = Registry.discover()
@@ -93,12 +93,31 @@ def build_engine(settings: Settings) -> tuple[Engine, Graph]:
         queue_limit=settings.queue_limit,
         dead_letter_limit=settings.dead_letter_limit,
         services={"settings": settings},
-        journal=Journal(settings.config / "journal.sqlite3", sync=settings.journal_sync,
+        journal=Journal(journal_path(settings.config, slot), sync=settings.journal_sync,
                         max_bytes=settings.journal_max_bytes) if settings.durable else None,
         queue_bytes=settings.queue_bytes,
         stall_seconds=settings.stall_seconds,
     )
     return engine, initial_graph(settings, store)
+
+
+def journal_path(config: Path, slot: int | None) -> Path:
+    """The journal of a single server (``slot`` None) or of process ``slot`` of N."""
+    return config / ("journal.sqlite3" if slot is None else f"journal-{slot}.sqlite3")
+
+
+def journals_to_adopt(config: Path, slot: int | None, workers: int) -> list[Path]:
+    """The journals no running process owns, which this one replays: a single server takes
+    every process's; the first of N takes a single server's and those of slots >= N."""
+    if slot is None:
+        return sorted(config.glob("journal-*.sqlite3"))
+    if slot != 0:
+        return []
+    found = [journal_path(config, None)] + [
+        path for path in config.glob("journal-*.sqlite3")
+        if path.stem.removeprefix("journal-").isdigit()
+        and int(path.stem.removeprefix("journal-")) >= workers]
+    return [path for path in found if path.exists()]
 
 
 def initial_graph(settings: Settings, store: GraphStore) -> Graph:
@@ -160,9 +179,6 @@ def serve(settings: Settings, *, routers: Iterable[APIRouter] = (),
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     check_bind(settings)
-    if settings.workers > 1 and settings.durable:
-        raise PypesError("--durable cannot be combined with --workers yet: "
-                         "run one durable process per config directory")
     # with N processes this socket only holds the port: each process listens on one of its
     # own (SO_REUSEPORT) and the kernel spreads new connections among them. On one shared
     # socket, the first process to wake would take a whole burst of connections.
@@ -179,9 +195,11 @@ def serve(settings: Settings, *, routers: Iterable[APIRouter] = (),
 def serve_process(settings: Settings, sock: socket.socket, url: str,
                   routers: Iterable[APIRouter] = (),
                   on_listen: Callable[[str, Engine, FastAPI], None] | None = None,
-                  follow_store: bool = False, announce: bool = True) -> None:
-    """One server process: its engine, its app, uvicorn on the bound socket."""
-    engine, graph = build_engine(settings)
+                  slot: int | None = None, announce: bool = True) -> None:
+    """One server process: its engine, its app, uvicorn on the bound socket. ``slot``
+    numbers the process among ``serve --workers N``'s (``None``: a single server)."""
+    follow_store = slot is not None
+    engine, graph = build_engine(settings, slot)
     if not follow_store:  # one process owns this server's cloud instances
         reap_orphans_at_start(settings, graph)
         # composites' workers register here; forked processes share the URL, so there
@@ -189,6 +207,9 @@ def serve_process(settings: Settings, sock: socket.socket, url: str,
         engine.context.services["master_url"] = url
     engine.start(graph)
     engine.recover()
+    if engine.journal is not None:
+        for path in journals_to_adopt(settings.config, slot, settings.workers):
+            adopt_journal(engine, path)
     app = create_app(engine, settings, routers=routers)
 
     def listening() -> None:
@@ -223,6 +244,21 @@ class AnnouncingServer(uvicorn.Server):
             self.listening()
 
 
+def adopt_journal(engine: Engine, path: Path) -> None:
+    """Replay the batches left in another process's journal through ``engine``, then
+    delete that journal once it holds nothing."""
+    other = Journal(path)
+    try:
+        documents = engine.adopt(other)
+        left = len(other)
+    finally:
+        other.close()
+    log.info("took over %d documents from %s", documents, path.name)
+    if not left:
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+
+
 def reap_orphans_at_start(settings: Settings, graph: Graph) -> None:
     """Terminate the cloud instances a crashed run of this server left behind (in the
     background; ec2 composites wait for it before launching)."""
@@ -254,6 +290,13 @@ def _follow(engine: Engine) -> None:
             log.exception("could not take the graph another worker process stored")
 
 
+def _exit_with_parent(fd: int) -> None:
+    """In a forked server process: SIGTERM this process once the parent has gone."""
+    while os.read(fd, 1):
+        pass
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
 def _count_ready(fd: int, expected: int, timeout: float) -> int:
     """How many processes wrote their byte to ``fd`` before ``timeout`` (or before every
     writer closed it, having exited)."""
@@ -278,6 +321,9 @@ def serve_forked(settings: Settings, host: str, port: int, url: str,
     children: dict[int, int] = {}  # pid -> slot
     stopping = False
     ready_in, ready_out = os.pipe()  # each first process writes a byte once it listens
+    # only this process writes to the lifeline: when it ends, however it ends, each child
+    # reads end-of-file and stops, so no process outlives the server
+    lifeline_in, lifeline_out = os.pipe()
 
     def start(slot: int, first: bool = False) -> None:
         pid = os.fork()
@@ -285,6 +331,9 @@ def serve_forked(settings: Settings, host: str, port: int, url: str,
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             os.close(ready_in)
+            os.close(lifeline_out)
+            threading.Thread(target=_exit_with_parent, args=(lifeline_in,),
+                             name="pypes-lifeline", daemon=True).start()
 
             def listening(*_: object) -> None:
                 os.write(ready_out, b".")
@@ -294,8 +343,7 @@ def serve_forked(settings: Settings, host: str, port: int, url: str,
                 os.close(ready_out)
             try:
                 serve_process(settings, bind(host, port, share=True), url, routers,
-                              listening if first else None,
-                              follow_store=True, announce=False)
+                              listening if first else None, slot=slot, announce=False)
             finally:
                 os._exit(0)
         children[pid] = slot

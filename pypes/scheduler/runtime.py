@@ -196,6 +196,24 @@ class Engine:
         log.info("replayed %d documents from the journal", documents)
         return documents
 
+    def adopt(self, other: Any) -> int:
+        """Take over the batches left in another process's journal (``other``, of a
+        process that no longer runs): each is written to this engine's journal, removed
+        from the other, then replayed. Returns how many documents."""
+        assert self.journal is not None
+        documents = 0
+        for entry in other.pending():
+            journal_id = self.journal.append(entry.packets, entry.route)
+            other.done([entry.id])
+            try:
+                self.ingest(entry.packets, entry.route, journal_id=journal_id).result()
+            except NotFound as exc:
+                log.warning("adopted batch kept in the journal, not replayed: %s",
+                            exc.message)
+                continue
+            documents += len(entry.packets)
+        return documents
+
     def trigger(self) -> Future[int]:
         """Run passes with no data (drives fetching adapters); resolves to packets moved."""
         return self._submit(self.scheduler_run)

@@ -8,11 +8,13 @@ import os
 import random
 import re
 import resource
+import signal
 import sqlite3
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -20,7 +22,8 @@ import orjson
 
 from pypes.journal import Journal
 from pypes.packet import Packet
-from tests.reliability.conftest import SERVE, chain, client
+from pypes.testing import wait_for
+from tests.reliability.conftest import SERVE, ServerProcess, chain, client
 
 PIPELINE = chain(("JsonReader", {}), ("Delay", {"ms": 20}),
                  ("JsonLinesWriter", {"path": "out.jsonl"}))
@@ -108,6 +111,45 @@ def test_no_accepted_document_is_lost_to_sigkill(tmp_path, servers):
           f"{KILLS} kills; replayed {replayed}; written {len(ids_written(config))} lines")
     assert accepted and not accepted - found
     assert sum(replayed) > 0, "no kill left anything to replay: the test did not test"
+
+
+def test_serve_workers_durable_loses_nothing(tmp_path, servers):
+    """``serve --workers 2 --durable``: each process journals what it accepts.
+    A crash of all of them: a single server started next takes over both journals.
+    SIGKILL of the parent alone: its processes notice and stop by themselves."""
+    config = tmp_path / "config"
+    accepted: set[int] = set()
+    sent = 0
+
+    def stream_then(kill: Callable[[ServerProcess], None]) -> list[int]:
+        nonlocal sent
+        server = servers(config, PIPELINE, "--durable", "--workers", "2").start()
+        assert server.process is not None
+        pid = server.process.pid
+        children = [int(c) for c in
+                    Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        with Stream(server.url, start=sent) as stream:
+            time.sleep(1.0)
+            kill(server)
+        sent += stream.sent
+        accepted.update(stream.accepted)
+        return children
+
+    def take_over() -> list[int]:
+        single = servers(config, PIPELINE, "--durable").start()
+        wait_until_drained(single.url)
+        single.stop()
+        assert not list(config.glob("journal-*.sqlite3"))  # taken over, then removed
+        return [int(n) for n in re.findall(r"took over (\d+) documents", single.log)]
+
+    stream_then(lambda server: os.killpg(server.process.pid, signal.SIGKILL))
+    taken = take_over()
+    assert len(taken) == 2 and sum(taken) > 0, "the crash left nothing to take over"
+    children = stream_then(lambda server: server.kill())  # the parent only
+    wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in children), 20,
+             message="the processes of the killed server to stop")
+    take_over()
+    assert accepted and not accepted - set(ids_written(config))
 
 
 def _journal_with(config: Path, batches: int) -> None:
@@ -222,7 +264,6 @@ def test_a_finished_batch_leaves_the_journal_while_later_ones_are_still_held(tmp
     from pypes.journal import Journal
     from pypes.packet import Packet
     from pypes.scheduler import Engine
-    from pypes.testing import wait_for
 
     journal = Journal(tmp_path / "journal.sqlite3")
     engine = Engine(Registry.discover(), data_dir=tmp_path, journal=journal)
