@@ -187,6 +187,8 @@ def serve(settings: Settings, *, routers: Iterable[APIRouter] = (),
     host, port = sock.getsockname()[:2]
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
     if forked:
+        store = GraphStore(settings.config / "graph.json")
+        reap_orphans_at_start(settings, initial_graph(settings, store), background=False)
         serve_forked(settings, host, port, url, routers)
     else:
         serve_process(settings, sock, url, routers, on_listen)
@@ -259,14 +261,16 @@ def adopt_journal(engine: Engine, path: Path) -> None:
             Path(str(path) + suffix).unlink(missing_ok=True)
 
 
-def reap_orphans_at_start(settings: Settings, graph: Graph) -> None:
-    """Terminate the cloud instances a crashed run of this server left behind (in the
-    background; ec2 composites wait for it before launching)."""
+def reap_orphans_at_start(settings: Settings, graph: Graph, background: bool = True) -> None:
+    """Terminate the cloud instances a crashed run of this server left behind: in the
+    background (ec2 composites wait for it before launching), or at once, before
+    ``serve --workers N`` forks its processes."""
     composites = [c.params for c in graph.components if c.params.get("provider") == "ec2"]
     if settings.ec2 or composites:
-        from pypes.cloud.ec2 import sweep_at_start
+        from pypes.cloud.ec2 import sweep_at_start, sweep_now
 
-        sweep_at_start(settings.ec2, settings.server_id(), composites)
+        sweep = sweep_at_start if background else sweep_now
+        sweep(settings.ec2, settings.server_id(), composites)
 
 
 def tune_gc() -> None:

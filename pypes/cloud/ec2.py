@@ -155,8 +155,26 @@ SWEEPS = OrphanSweeps()
 
 def sweep_at_start(defaults: Mapping[str, Any], owner: str,
                    composites: Iterable[Mapping[str, Any]] = ()) -> list[Future[list[str]]]:
-    """Start sweeping for this server's orphans on every cloud it is configured for: the
-    server-wide ``[ec2]`` settings and each ec2 composite's (``composites`` are params)."""
+    """Start sweeping for this server's orphans on every cloud it is configured for (in
+    the background; launches on a cloud wait for its sweep)."""
+    return [SWEEPS.start(config, owner) for config in sweep_targets(defaults, composites)]
+
+
+def sweep_now(defaults: Mapping[str, Any], owner: str,
+              composites: Iterable[Mapping[str, Any]] = ()) -> None:
+    """Sweep for this server's orphans on this thread, before anything is launched (for
+    ``serve --workers N``: run before the processes are forked)."""
+    for config in sweep_targets(defaults, composites):
+        try:
+            reap_orphans(make_client(config), owner)
+        except Exception as exc:  # noqa: BLE001 - a failed sweep must not stop the server
+            log.warning("orphan sweep of %s failed: %s", config.endpoint_url or "AWS", exc)
+
+
+def sweep_targets(defaults: Mapping[str, Any],
+                  composites: Iterable[Mapping[str, Any]] = ()) -> list[Ec2Settings]:
+    """Every cloud this server is configured for: the server-wide ``[ec2]`` settings and
+    each ec2 composite's (``composites`` are params)."""
     targets: dict[tuple[str, str], Ec2Settings] = {}
     if defaults:
         try:
@@ -170,7 +188,7 @@ def sweep_at_start(defaults: Mapping[str, Any], owner: str,
         except ProviderError:
             continue
         targets.setdefault(config.target, config)
-    return [SWEEPS.start(config, owner) for config in targets.values()]
+    return list(targets.values())
 
 
 class Ec2Provider(Provider):

@@ -31,15 +31,17 @@ def server_env(cloud: MotoCloud) -> dict[str, str]:
             "PYPES_EC2__REGION_NAME": cloud.region, "PYPES_EC2__IMAGE_ID": cloud.image_id}
 
 
+@pytest.mark.parametrize("args", [(), ("--workers", "2")], ids=["single", "workers"])
 def test_the_server_terminates_its_orphans_at_start_and_nothing_else(
-        cloud: MotoCloud, owner: str, tmp_path: Path) -> None:
+        cloud: MotoCloud, owner: str, tmp_path: Path, args: tuple[str, ...]) -> None:
+    """With ``--workers N`` the sweep runs once, before the processes are forked."""
     config = tmp_path / "config"
     config.mkdir()
     (config / "server-id").write_text(owner + "\n")
     orphans = [tagged_instance(cloud, owner) for _ in range(2)]
     stranger = tagged_instance(cloud, owner + "-other")
 
-    with pypes_master(config, server_env(cloud)) as master:
+    with pypes_master(config, server_env(cloud), *args) as master:
         wait_for(lambda: all(cloud.states(owner)[i] == "terminated" for i in orphans),
                  message="the orphans to be terminated")
         wait_for(lambda: all(i in master.logs() for i in orphans), message="the log lines")
