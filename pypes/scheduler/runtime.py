@@ -323,7 +323,7 @@ class Engine:
         return job.future
 
     def _thread_main(self) -> None:
-        loop = new_event_loop()
+        loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         self._wakeup = asyncio.Event()
         self.loop = self.context.loop = loop
@@ -446,16 +446,6 @@ class Engine:
         if dead:
             self.dead_letters.add(component_id, packet, error)
         self.receipts.failed(component_id, packet, error, dead)
-
-
-def new_event_loop() -> asyncio.AbstractEventLoop:
-    """uvloop's loop where it is installed (it comes with uvicorn's standard extras): its
-    cross-thread wake-ups, one per batch each way, cost less than asyncio's own."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
 
 
 def _component_stats(component: Component) -> dict[str, Any]:
