@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import tempfile
 from pathlib import Path
@@ -20,16 +19,11 @@ from pathlib import Path
 import orjson
 
 from bench.loadgen import post_rate
+from bench.procfs import cpu_seconds
 from bench.workload import BATCH, GRAPH, documents
 from pypes.testing import ServerProcess
 
 ROOT = Path(__file__).resolve().parent.parent
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
 
 
 def main() -> None:

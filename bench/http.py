@@ -12,11 +12,9 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
@@ -24,25 +22,17 @@ import orjson
 
 from bench.loadgen import post_rate
 from bench.workload import BATCH, GRAPH, documents
-from pypes.testing import ServerProcess
+from pypes.testing import ServerProcess, free_port, wait_for
 
 HERE = Path(__file__).resolve().parent
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until_up(url: str) -> None:
-    for _ in range(100):
-        try:
-            httpx.get(url)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up")
+def answers(url: str) -> bool:
+    try:
+        httpx.get(url)
+    except httpx.TransportError:
+        return False
+    return True
 
 
 def main() -> None:
@@ -67,7 +57,8 @@ def main() -> None:
         try:
             with ServerProcess(Path(tmp), "--graph", str(graph_file),
                                "--log-level", "warning") as pypes:
-                wait_until_up(f"http://127.0.0.1:{port}/")
+                wait_for(lambda: answers(f"http://127.0.0.1:{port}/"),
+                         message="the bare endpoint to answer")
                 targets = {"bare": f"http://127.0.0.1:{port}/docs",
                            "pypes": f"{pypes.url}/docs?wait=true"}
                 best: dict[tuple[str, str], float] = {}

@@ -251,7 +251,7 @@ def adopt_journal(engine: Engine, path: Path) -> None:
     delete that journal once it holds nothing."""
     other = Journal(path)
     try:
-        documents = engine.adopt(other)
+        documents = engine.recover(other)
         left = len(other)
     finally:
         other.close()

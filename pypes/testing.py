@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -118,6 +119,13 @@ def run_component(
 class _Wire:
     def __init__(self, src: tuple[str, str], dst: tuple[str, str]) -> None:
         self.from_, self.to = src, dst
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now, for a server that cannot be given port 0."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05,

@@ -33,14 +33,20 @@ class Scheduler:
         # (component id, monotonic start) while a component's step runs: read by /health
         # from the web thread to name a tasklet that does not yield
         self.running: tuple[str, float] | None = None
+        # route -> its entry Adapters; a graph change builds a new scheduler
+        self._entries: dict[str | None, list[Component]] = {}
 
     def entries(self, route: str | None = None) -> list[Component]:
         """The Adapters that take documents posted to ``/docs`` (or ``/docs/{route}``)."""
-        return [
-            c for c in self.ordered
-            if c.type == "Adapter" and "in" in c._inbox
-            and (getattr(c.params, "route", None) or None) == (route or None)
-        ]
+        route = route or None
+        found = self._entries.get(route)
+        if found is None:
+            found = self._entries[route] = [
+                c for c in self.ordered
+                if c.type == "Adapter" and "in" in c._inbox
+                and (getattr(c.params, "route", None) or None) == route
+            ]
+        return found
 
     def feed(self, packets: list[Packet], route: str | None = None) -> int:
         """Buffer packets on the entry Adapters' ``in`` ports; return how many Adapters."""

@@ -180,38 +180,29 @@ class Engine:
         """A fresh batch id, to stamp packets with as they are made (``parse_body``)."""
         return f"b{next(self._batch_numbers)}"
 
-    def recover(self) -> int:
+    def recover(self, other: Any = None) -> int:
         """Replay every batch left in the journal, one at a time, before new requests;
-        return how many documents. A batch no Adapter takes stays for a later start."""
+        return how many documents. A batch no Adapter takes stays for a later start.
+        With ``other`` (the journal of a process that no longer runs), take its batches
+        over instead: each is written to this engine's journal and removed from the other
+        before it is replayed."""
         if self.journal is None:
             return 0
+        source = other if other is not None else self.journal
         documents = 0
-        for entry in self.journal.pending():
-            try:
-                self.ingest(entry.packets, entry.route, journal_id=entry.id).result()
-            except NotFound as exc:
-                log.warning("journal batch %d kept, not replayed: %s", entry.id, exc.message)
-                continue
-            documents += len(entry.packets)
-        log.info("replayed %d documents from the journal", documents)
-        return documents
-
-    def adopt(self, other: Any) -> int:
-        """Take over the batches left in another process's journal (``other``, of a
-        process that no longer runs): each is written to this engine's journal, removed
-        from the other, then replayed. Returns how many documents."""
-        assert self.journal is not None
-        documents = 0
-        for entry in other.pending():
-            journal_id = self.journal.append(entry.packets, entry.route)
-            other.done([entry.id])
+        for entry in source.pending():
+            journal_id = entry.id
+            if other is not None:
+                journal_id = self.journal.append(entry.packets, entry.route)
+                other.done([entry.id])
             try:
                 self.ingest(entry.packets, entry.route, journal_id=journal_id).result()
             except NotFound as exc:
-                log.warning("adopted batch kept in the journal, not replayed: %s",
-                            exc.message)
+                log.warning("journal batch %d kept, not replayed: %s", journal_id, exc.message)
                 continue
             documents += len(entry.packets)
+        if other is None:
+            log.info("replayed %d documents from the journal", documents)
         return documents
 
     def trigger(self) -> Future[int]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from pypes.testing import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 DIST = REPO / "ui" / "dist"
@@ -52,12 +53,6 @@ DEMO_GRAPH: dict[str, Any] = {
         {"id": "w3", "from": ["emails", "out"], "to": ["out", "in"]},
     ],
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def chromium_path() -> str | None:
